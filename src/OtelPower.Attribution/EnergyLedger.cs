@@ -1,0 +1,142 @@
+using System.Collections.Immutable;
+using System.Runtime.InteropServices;
+
+namespace OtelPower.Attribution;
+
+/// <summary>
+/// Keeps the cumulative books across intervals: feed it samples in order, it returns a snapshot per
+/// interval. No I/O and no clock: time comes from the samples. Not thread-safe; one sampling loop owns it.
+/// </summary>
+public sealed class EnergyLedger
+{
+    private HostSample? _previous;
+    private AttributionSnapshot? _latest;
+
+    /// <summary>The newest snapshot, or null before the second sample.</summary>
+    public AttributionSnapshot? Latest => _latest;
+
+    /// <summary>
+    /// Records a sample. The first one only sets the baseline and returns null; every later one closes
+    /// an interval and returns its snapshot.
+    /// </summary>
+    public AttributionSnapshot? Record(HostSample sample)
+    {
+        ArgumentNullException.ThrowIfNull(sample);
+        if (_previous is null)
+        {
+            _previous = sample;
+            return null;
+        }
+
+        // A zone missing from this sample keeps its last reading, so it stays in the books at 0 W now
+        // and its counter's progress is attributed when it reads again.
+        sample = CarryForwardMissingZones(_previous, sample);
+        var interval = IntervalAttribution.Compute(_previous, sample);
+        var duration = interval.Interval;
+        var snapshot = new AttributionSnapshot(
+            sample.Timestamp,
+            duration,
+            (_latest?.IntervalCount ?? 0) + 1,
+            sample.Source,
+            Accumulate(_latest?.Host, interval.HostEnergy, duration),
+            AccumulateZones(_latest, interval, duration),
+            Accumulate(_latest?.Idle, interval.IdleEnergy, duration),
+            AccumulateProcesses(_latest, interval, duration),
+            sample.ClockTicksPerSecond);
+
+        _previous = sample;
+        _latest = snapshot;
+        return snapshot;
+    }
+
+    private static EnergyTally Accumulate(EnergyTally? before, Energy interval, TimeSpan duration) =>
+        before is { } tally ? tally.Add(interval, duration) : EnergyTally.Start(interval, duration);
+
+    private static ImmutableArray<ZoneEnergy> AccumulateZones(AttributionSnapshot? latest, IntervalAttribution interval, TimeSpan duration)
+    {
+        var zones = new ZoneEnergy[interval.Zones.Length];
+        for (var i = 0; i < zones.Length; i++)
+        {
+            var delta = interval.Zones[i];
+            EnergyTally? before = null;
+            if (latest is not null)
+            {
+                foreach (var zone in latest.Zones)
+                {
+                    if (string.Equals(zone.Zone.Id, delta.Zone.Id, StringComparison.Ordinal))
+                    {
+                        before = zone.Energy;
+                        break;
+                    }
+                }
+            }
+
+            zones[i] = new ZoneEnergy(delta.Zone, Accumulate(before, delta.Energy, duration));
+        }
+
+        return ImmutableCollectionsMarshal.AsImmutableArray(zones);
+    }
+
+    /// <summary>Merge-joins last interval's books with this interval's shares; both are sorted by key.</summary>
+    private static ImmutableArray<ProcessEnergy> AccumulateProcesses(AttributionSnapshot? latest, IntervalAttribution interval, TimeSpan duration)
+    {
+        var before = latest?.Processes ?? [];
+        var processes = new ProcessEnergy[interval.Processes.Length];
+        var j = 0;
+        for (var i = 0; i < processes.Length; i++)
+        {
+            var delta = interval.Processes[i];
+            var key = delta.Process.Key;
+            while (j < before.Length && before[j].Key < key)
+            {
+                j++;
+            }
+
+            EnergyTally? tally = j < before.Length && before[j].Key == key ? before[j].Energy : null;
+            processes[i] = new ProcessEnergy(delta.Process, Accumulate(tally, delta.Energy, duration), delta.CpuTicks);
+        }
+
+        return ImmutableCollectionsMarshal.AsImmutableArray(processes);
+    }
+
+    /// <summary>
+    /// A zone that could not be read this time keeps its last good reading as the baseline, so the
+    /// energy it counted meanwhile is attributed when it reads again instead of being lost.
+    /// </summary>
+    private static HostSample CarryForwardMissingZones(HostSample previous, HostSample current)
+    {
+        List<EnergyZoneReading>? missing = null;
+        foreach (var before in previous.Zones)
+        {
+            var found = false;
+            foreach (var now in current.Zones)
+            {
+                if (string.Equals(now.Zone.Id, before.Zone.Id, StringComparison.Ordinal))
+                {
+                    found = true;
+                    break;
+                }
+            }
+
+            if (!found)
+            {
+                (missing ??= []).Add(before);
+            }
+        }
+
+        if (missing is null)
+        {
+            return current;
+        }
+
+        return new HostSample(
+            current.Timestamp,
+            current.MonotonicTime,
+            current.Source,
+            current.Zones.AddRange(missing),
+            current.Cpu,
+            current.CpuCount,
+            current.Processes,
+            current.ClockTicksPerSecond);
+    }
+}

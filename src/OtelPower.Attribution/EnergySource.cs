@@ -1,0 +1,24 @@
+namespace OtelPower.Attribution;
+
+/// <summary>Where the host energy came from. Every exported figure carries it.</summary>
+public enum EnergySource
+{
+    /// <summary>Measured by RAPL counters read through powercap.</summary>
+    Rapl,
+
+    /// <summary>Estimated from CPU utilisation by a model; not a measurement.</summary>
+    Estimate,
+}
+
+public static class EnergySourceNames
+{
+    public const string Rapl = "rapl";
+    public const string Estimate = "estimate";
+
+    public static string ToName(this EnergySource source) => source switch
+    {
+        EnergySource.Rapl => Rapl,
+        EnergySource.Estimate => Estimate,
+        _ => throw new ArgumentOutOfRangeException(nameof(source), source, null),
+    };
+}

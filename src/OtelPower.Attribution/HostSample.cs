@@ -1,0 +1,64 @@
+using System.Collections.Immutable;
+
+namespace OtelPower.Attribution;
+
+/// <summary>
+/// Everything read from the host at one instant. Immutable; two of them make an interval.
+/// </summary>
+public sealed class HostSample
+{
+    public HostSample(
+        DateTimeOffset timestamp,
+        TimeSpan monotonicTime,
+        EnergySource source,
+        ImmutableArray<EnergyZoneReading> zones,
+        CpuTimes cpu,
+        int cpuCount,
+        ImmutableArray<ProcessCpuReading> processes,
+        long clockTicksPerSecond)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(clockTicksPerSecond);
+        Timestamp = timestamp;
+        MonotonicTime = monotonicTime;
+        Source = source;
+        Zones = zones.IsDefault ? [] : zones;
+        Cpu = cpu;
+        CpuCount = cpuCount;
+        Processes = processes.IsDefault ? [] : processes;
+        ClockTicksPerSecond = clockTicksPerSecond;
+        AssertSortedByKey(Processes);
+    }
+
+    /// <summary>Wall-clock time of the sample, for display and export.</summary>
+    public DateTimeOffset Timestamp { get; }
+
+    /// <summary>Monotonic time of the sample; intervals are measured on it, never on the wall clock.</summary>
+    public TimeSpan MonotonicTime { get; }
+
+    public EnergySource Source { get; }
+
+    public ImmutableArray<EnergyZoneReading> Zones { get; }
+
+    public CpuTimes Cpu { get; }
+
+    public int CpuCount { get; }
+
+    /// <summary>Live processes, sorted by <see cref="ProcessKey"/> so two samples merge in one pass.</summary>
+    public ImmutableArray<ProcessCpuReading> Processes { get; }
+
+    /// <summary>USER_HZ, from sysconf(_SC_CLK_TCK).</summary>
+    public long ClockTicksPerSecond { get; }
+
+    private static void AssertSortedByKey(ImmutableArray<ProcessCpuReading> processes)
+    {
+        for (var i = 1; i < processes.Length; i++)
+        {
+            if (processes[i - 1].Key >= processes[i].Key)
+            {
+                throw new ArgumentException(
+                    $"Processes must be sorted by (pid, start) without duplicates; {processes[i - 1].Key} precedes {processes[i].Key}.",
+                    nameof(processes));
+            }
+        }
+    }
+}
