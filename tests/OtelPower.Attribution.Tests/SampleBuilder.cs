@@ -1,0 +1,64 @@
+using System.Collections.Immutable;
+using OtelPower.Attribution;
+
+namespace OtelPower.Attribution.Tests;
+
+/// <summary>Builds host samples by hand, with exact counters, for the engine's tests.</summary>
+internal sealed class SampleBuilder
+{
+    public static readonly EnergyZone Package0 = new("intel-rapl:0", "package-0", null, EnergyZoneKind.Package);
+    public static readonly EnergyZone Core0 = new("intel-rapl:0:0", "core-0", "intel-rapl:0", EnergyZoneKind.Core);
+    public static readonly EnergyZone Dram0 = new("intel-rapl:0:1", "dram-0", "intel-rapl:0", EnergyZoneKind.Dram);
+    public static readonly EnergyZone Package1 = new("intel-rapl:1", "package-1", null, EnergyZoneKind.Package);
+    public static readonly EnergyZone Psys = new("intel-rapl:2", "psys", null, EnergyZoneKind.Psys);
+
+    private readonly List<EnergyZoneReading> _zones = [];
+    private readonly List<ProcessCpuReading> _processes = [];
+    private TimeSpan _time;
+    private CpuTimes _cpu;
+
+    public static SampleBuilder At(double seconds) => new() { _time = TimeSpan.FromSeconds(seconds) };
+
+    public SampleBuilder Zone(EnergyZone zone, ulong microjoules, ulong maxRange = 262_143_328_850)
+    {
+        _zones.Add(new EnergyZoneReading(zone, microjoules, maxRange));
+        return this;
+    }
+
+    public SampleBuilder Cpu(ulong totalTicks, ulong idleTicks = 0)
+    {
+        _cpu = new CpuTimes(totalTicks, idleTicks, 0);
+        return this;
+    }
+
+    public SampleBuilder Process(int pid, ulong cpuTicks, ulong startTicks = 1000, string comm = "worker")
+    {
+        _processes.Add(new ProcessCpuReading(Identity(pid, startTicks, comm), cpuTicks));
+        return this;
+    }
+
+    public HostSample Build(EnergySource source = EnergySource.Rapl)
+    {
+        var processes = _processes.OrderBy(p => p.Key).ToImmutableArray();
+        return new HostSample(
+            DateTimeOffset.UnixEpoch + _time, _time, source, [.. _zones], _cpu, 4, processes, 100);
+    }
+
+    private static readonly Dictionary<ProcessKey, ProcessIdentity> Identities = [];
+
+    /// <summary>The same identity object for the same key, as the procfs reader's cache provides.</summary>
+    public static ProcessIdentity Identity(int pid, ulong startTicks, string comm = "worker")
+    {
+        lock (Identities)
+        {
+            var key = new ProcessKey(pid, startTicks);
+            if (!Identities.TryGetValue(key, out var identity))
+            {
+                identity = new ProcessIdentity(key, comm, comm, null, false);
+                Identities[key] = identity;
+            }
+
+            return identity;
+        }
+    }
+}
