@@ -18,7 +18,11 @@ public sealed class AttributionSnapshot
         ImmutableArray<ZoneEnergy> zones,
         EnergyTally idle,
         ImmutableArray<ProcessEnergy> processes,
-        long clockTicksPerSecond)
+        long clockTicksPerSecond,
+        ImmutableArray<ContainerEnergy> containers = default,
+        ImmutableArray<PodEnergy> pods = default,
+        EnergyTally unattributedWorkload = default,
+        ImmutableDictionary<string, ContainerMetadata>? containerMetadata = null)
     {
         Timestamp = timestamp;
         Interval = interval;
@@ -29,6 +33,10 @@ public sealed class AttributionSnapshot
         Idle = idle;
         Processes = processes;
         ClockTicksPerSecond = clockTicksPerSecond;
+        Containers = containers.IsDefault ? [] : containers;
+        Pods = pods.IsDefault ? [] : pods;
+        UnattributedWorkload = unattributedWorkload;
+        ContainerMetadata = containerMetadata ?? ImmutableDictionary<string, ContainerMetadata>.Empty;
     }
 
     /// <summary>Wall-clock time at the end of the interval.</summary>
@@ -51,7 +59,29 @@ public sealed class AttributionSnapshot
     public ImmutableArray<ProcessEnergy> Processes { get; }
 
     public long ClockTicksPerSecond { get; }
+
+    /// <summary>Every container cgroup present, sorted by container id, measured from its cgroup CPU time.</summary>
+    public ImmutableArray<ContainerEnergy> Containers { get; }
+
+    /// <summary>Every pod with a container present: the sum of its containers, cumulative for the pod's lifetime.</summary>
+    public ImmutableArray<PodEnergy> Pods { get; }
+
+    /// <summary>Host energy outside containers and outside live host processes (idle, exited host processes).</summary>
+    public EnergyTally UnattributedWorkload { get; }
+
+    /// <summary>Names of containers by id, as known at this snapshot.</summary>
+    public ImmutableDictionary<string, ContainerMetadata> ContainerMetadata { get; }
+
+    /// <summary>The names of a process's or container's workload, when known.</summary>
+    public ContainerMetadata? MetadataOf(ContainerIdentity? container) =>
+        container is not null && ContainerMetadata.TryGetValue(container.ContainerId, out var metadata) ? metadata : null;
 }
+
+/// <summary>A container's books.</summary>
+public readonly record struct ContainerEnergy(ContainerIdentity Container, ContainerMetadata? Metadata, EnergyTally Energy, ulong IntervalCpuMicroseconds);
+
+/// <summary>A pod's books: the sum of its containers.</summary>
+public readonly record struct PodEnergy(string PodUid, string? PodName, string? Namespace, EnergyTally Energy);
 
 /// <summary>Cumulative energy, the last interval's energy and its average power.</summary>
 public readonly record struct EnergyTally(Energy Total, Energy Interval, Power Power)

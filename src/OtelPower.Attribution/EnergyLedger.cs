@@ -9,6 +9,7 @@ namespace OtelPower.Attribution;
 /// </summary>
 public sealed class EnergyLedger
 {
+    private readonly Dictionary<string, EnergyTally> _pods = new(StringComparer.Ordinal);
     private HostSample? _previous;
     private AttributionSnapshot? _latest;
 
@@ -42,7 +43,11 @@ public sealed class EnergyLedger
             AccumulateZones(_latest, interval, duration),
             Accumulate(_latest?.Idle, interval.IdleEnergy, duration),
             AccumulateProcesses(_latest, interval, duration),
-            sample.ClockTicksPerSecond);
+            sample.ClockTicksPerSecond,
+            AccumulateContainers(_latest, interval, duration, sample),
+            AccumulatePods(interval, duration, sample),
+            Accumulate(_latest?.UnattributedWorkload, interval.UnattributedWorkloadEnergy, duration),
+            sample.ContainerMetadata);
 
         _previous = sample;
         _latest = snapshot;
@@ -99,6 +104,61 @@ public sealed class EnergyLedger
         return ImmutableCollectionsMarshal.AsImmutableArray(processes);
     }
 
+    private static ImmutableArray<ContainerEnergy> AccumulateContainers(AttributionSnapshot? latest, IntervalAttribution interval, TimeSpan duration, HostSample sample)
+    {
+        var before = latest?.Containers ?? [];
+        var containers = new ContainerEnergy[interval.Containers.Length];
+        var j = 0;
+        for (var i = 0; i < containers.Length; i++)
+        {
+            var delta = interval.Containers[i];
+            var id = delta.Container.ContainerId;
+            while (j < before.Length && string.CompareOrdinal(before[j].Container.ContainerId, id) < 0)
+            {
+                j++;
+            }
+
+            EnergyTally? tally = j < before.Length && before[j].Container.ContainerId == id ? before[j].Energy : null;
+            sample.ContainerMetadata.TryGetValue(id, out var metadata);
+            containers[i] = new ContainerEnergy(delta.Container, metadata, Accumulate(tally, delta.Energy, duration), delta.CpuMicroseconds);
+        }
+
+        return ImmutableCollectionsMarshal.AsImmutableArray(containers);
+    }
+
+    /// <summary>Pods sum their containers; a pod's total lives as long as any of its containers is present.</summary>
+    private ImmutableArray<PodEnergy> AccumulatePods(IntervalAttribution interval, TimeSpan duration, HostSample sample)
+    {
+        var intervalByPod = new SortedDictionary<string, (Energy Energy, string? Name, string? Namespace)>(StringComparer.Ordinal);
+        foreach (var delta in interval.Containers)
+        {
+            if (delta.Container.PodUid is not { } uid)
+            {
+                continue;
+            }
+
+            sample.ContainerMetadata.TryGetValue(delta.Container.ContainerId, out var metadata);
+            intervalByPod.TryGetValue(uid, out var pod);
+            intervalByPod[uid] = (pod.Energy + delta.Energy, pod.Name ?? metadata?.PodName, pod.Namespace ?? metadata?.Namespace);
+        }
+
+        foreach (var gone in _pods.Keys.Where(uid => !intervalByPod.ContainsKey(uid)).ToList())
+        {
+            _pods.Remove(gone);
+        }
+
+        var pods = new PodEnergy[intervalByPod.Count];
+        var index = 0;
+        foreach (var (uid, pod) in intervalByPod)
+        {
+            var tally = Accumulate(_pods.TryGetValue(uid, out var before) ? before : null, pod.Energy, duration);
+            _pods[uid] = tally;
+            pods[index++] = new PodEnergy(uid, pod.Name, pod.Namespace, tally);
+        }
+
+        return ImmutableCollectionsMarshal.AsImmutableArray(pods);
+    }
+
     /// <summary>
     /// A zone that could not be read this time keeps its last good reading as the baseline, so the
     /// energy it counted meanwhile is attributed when it reads again instead of being lost.
@@ -137,6 +197,8 @@ public sealed class EnergyLedger
             current.Cpu,
             current.CpuCount,
             current.Processes,
-            current.ClockTicksPerSecond);
+            current.ClockTicksPerSecond,
+            current.Containers,
+            current.ContainerMetadata);
     }
 }

@@ -15,7 +15,9 @@ public sealed class HostSample
         CpuTimes cpu,
         int cpuCount,
         ImmutableArray<ProcessCpuReading> processes,
-        long clockTicksPerSecond)
+        long clockTicksPerSecond,
+        ImmutableArray<ContainerCpuReading> containers = default,
+        ImmutableDictionary<string, ContainerMetadata>? containerMetadata = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(clockTicksPerSecond);
         Timestamp = timestamp;
@@ -26,7 +28,10 @@ public sealed class HostSample
         CpuCount = cpuCount;
         Processes = processes.IsDefault ? [] : processes;
         ClockTicksPerSecond = clockTicksPerSecond;
+        Containers = containers.IsDefault ? [] : containers;
+        ContainerMetadata = containerMetadata ?? ImmutableDictionary<string, ContainerMetadata>.Empty;
         AssertSortedByKey(Processes);
+        AssertSortedById(Containers);
     }
 
     /// <summary>Wall-clock time of the sample, for display and export.</summary>
@@ -48,6 +53,26 @@ public sealed class HostSample
 
     /// <summary>USER_HZ, from sysconf(_SC_CLK_TCK).</summary>
     public long ClockTicksPerSecond { get; }
+
+    /// <summary>Container cgroups with their CPU time, sorted by container id (ordinal).</summary>
+    public ImmutableArray<ContainerCpuReading> Containers { get; }
+
+    /// <summary>Names of containers by container id, as far as they are known at this sample.</summary>
+    public ImmutableDictionary<string, ContainerMetadata> ContainerMetadata { get; }
+
+    /// <summary>Converts clock ticks to microseconds, the unit every CPU-time share is computed in.</summary>
+    public ulong TicksToMicroseconds(ulong ticks) => (ulong)((UInt128)ticks * 1_000_000 / (ulong)ClockTicksPerSecond);
+
+    private static void AssertSortedById(ImmutableArray<ContainerCpuReading> containers)
+    {
+        for (var i = 1; i < containers.Length; i++)
+        {
+            if (string.CompareOrdinal(containers[i - 1].ContainerId, containers[i].ContainerId) >= 0)
+            {
+                throw new ArgumentException("Containers must be sorted by id without duplicates.", nameof(containers));
+            }
+        }
+    }
 
     private static void AssertSortedByKey(ImmutableArray<ProcessCpuReading> processes)
     {

@@ -27,14 +27,16 @@ public sealed class IntervalAttribution
         ImmutableArray<ZoneDelta> zones,
         ImmutableArray<ProcessDelta> processes,
         Energy idleEnergy,
-        ulong hostCpuTicks)
+        ImmutableArray<ContainerDelta> containers,
+        Energy unattributedWorkloadEnergy)
     {
         Interval = interval;
         HostEnergy = hostEnergy;
         Zones = zones;
         Processes = processes;
         IdleEnergy = idleEnergy;
-        HostCpuTicks = hostCpuTicks;
+        Containers = containers;
+        UnattributedWorkloadEnergy = unattributedWorkloadEnergy;
     }
 
     public TimeSpan Interval { get; }
@@ -48,10 +50,17 @@ public sealed class IntervalAttribution
     /// <summary>One entry per process of the current sample, in the same (sorted) order.</summary>
     public ImmutableArray<ProcessDelta> Processes { get; }
 
+    /// <summary>Host energy no live process accounts for: host - sum(processes).</summary>
     public Energy IdleEnergy { get; }
 
-    /// <summary>The host's total CPU-time delta (the denominator before skew correction).</summary>
-    public ulong HostCpuTicks { get; }
+    /// <summary>One entry per container of the current sample, measured from its cgroup.</summary>
+    public ImmutableArray<ContainerDelta> Containers { get; }
+
+    /// <summary>
+    /// The workload view's remainder: host - sum(containers) - sum(processes outside containers).
+    /// Container energy includes members that exited within the interval, so this is at most <see cref="IdleEnergy"/>.
+    /// </summary>
+    public Energy UnattributedWorkloadEnergy { get; }
 
     public static IntervalAttribution Compute(HostSample previous, HostSample current)
     {
@@ -80,17 +89,50 @@ public sealed class IntervalAttribution
             }
         }
 
-        var processTicks = MergeProcessTicks(previous.Processes, current.Processes, out var processTicksSum);
+        // Every CPU time is compared in microseconds: process and host ticks (USER_HZ) and cgroup usage_usec.
+        var processTicks = MergeProcessTicks(previous.Processes, current.Processes);
+        var containerTime = MergeContainerTime(previous.Containers, current.Containers);
+        ulong allProcesses = 0, hostProcesses = 0, allContainers = 0;
+        for (var i = 0; i < processTicks.Length; i++)
+        {
+            var microseconds = current.TicksToMicroseconds(processTicks[i].Ticks);
+            allProcesses += microseconds;
+            if (current.Processes[i].Process.Container is null)
+            {
+                hostProcesses += microseconds;
+            }
+        }
+
+        foreach (var (microseconds, _) in containerTime)
+        {
+            allContainers += microseconds;
+        }
+
         var hostTicks = current.Cpu.TotalTicks >= previous.Cpu.TotalTicks ? current.Cpu.TotalTicks - previous.Cpu.TotalTicks : 0UL;
-        var denominator = Math.Max(hostTicks, processTicksSum);
+        var denominator = Math.Max(current.TicksToMicroseconds(hostTicks), Math.Max(allProcesses, allContainers + hostProcesses));
 
         var processes = new ProcessDelta[processTicks.Length];
-        long attributed = 0;
+        long attributed = 0, attributedOutsideContainers = 0;
         for (var i = 0; i < processes.Length; i++)
         {
-            var share = Share(hostMicrojoules, processTicks[i].Ticks, denominator);
+            var share = Share(hostMicrojoules, current.TicksToMicroseconds(processTicks[i].Ticks), denominator);
             attributed += share;
-            processes[i] = new ProcessDelta(current.Processes[i].Process, new Energy(share), processTicks[i].Ticks, processTicks[i].IsNew);
+            var process = current.Processes[i].Process;
+            if (process.Container is null)
+            {
+                attributedOutsideContainers += share;
+            }
+
+            processes[i] = new ProcessDelta(process, new Energy(share), processTicks[i].Ticks, processTicks[i].IsNew);
+        }
+
+        var containers = new ContainerDelta[containerTime.Length];
+        long attributedToContainers = 0;
+        for (var i = 0; i < containers.Length; i++)
+        {
+            var share = Share(hostMicrojoules, containerTime[i].Microseconds, denominator);
+            attributedToContainers += share;
+            containers[i] = new ContainerDelta(current.Containers[i].Container, new Energy(share), containerTime[i].Microseconds, containerTime[i].IsNew);
         }
 
         return new IntervalAttribution(
@@ -99,7 +141,8 @@ public sealed class IntervalAttribution
             ImmutableCollectionsMarshal.AsImmutableArray(zones),
             ImmutableCollectionsMarshal.AsImmutableArray(processes),
             new Energy(hostMicrojoules - attributed),
-            hostTicks);
+            ImmutableCollectionsMarshal.AsImmutableArray(containers),
+            new Energy(hostMicrojoules - attributedToContainers - attributedOutsideContainers));
     }
 
     /// <summary>floor(energy x ticks / denominator) in 128-bit arithmetic, so nothing overflows or rounds up.</summary>
@@ -129,10 +172,9 @@ public sealed class IntervalAttribution
 
     /// <summary>Merge-joins two key-sorted process lists; a process absent before is new and gets no ticks.</summary>
     private static (ulong Ticks, bool IsNew)[] MergeProcessTicks(
-        ImmutableArray<ProcessCpuReading> before, ImmutableArray<ProcessCpuReading> now, out ulong sum)
+        ImmutableArray<ProcessCpuReading> before, ImmutableArray<ProcessCpuReading> now)
     {
         var result = new (ulong Ticks, bool IsNew)[now.Length];
-        sum = 0;
         var j = 0;
         for (var i = 0; i < now.Length; i++)
         {
@@ -147,12 +189,33 @@ public sealed class IntervalAttribution
                 // A counter that went backwards cannot happen for one (pid, start); treat it as no time.
                 var ticks = now[i].CpuTicks >= before[j].CpuTicks ? now[i].CpuTicks - before[j].CpuTicks : 0UL;
                 result[i] = (ticks, false);
-                sum += ticks;
             }
             else
             {
                 result[i] = (0UL, true);
             }
+        }
+
+        return result;
+    }
+
+    /// <summary>Merge-joins two id-sorted container lists; a container absent before is new and gets no time.</summary>
+    private static (ulong Microseconds, bool IsNew)[] MergeContainerTime(
+        ImmutableArray<ContainerCpuReading> before, ImmutableArray<ContainerCpuReading> now)
+    {
+        var result = new (ulong Microseconds, bool IsNew)[now.Length];
+        var j = 0;
+        for (var i = 0; i < now.Length; i++)
+        {
+            var id = now[i].ContainerId;
+            while (j < before.Length && string.CompareOrdinal(before[j].ContainerId, id) < 0)
+            {
+                j++;
+            }
+
+            result[i] = j < before.Length && before[j].ContainerId == id
+                ? (now[i].CpuMicroseconds >= before[j].CpuMicroseconds ? now[i].CpuMicroseconds - before[j].CpuMicroseconds : 0UL, false)
+                : (0UL, true);
         }
 
         return result;
@@ -168,3 +231,6 @@ public readonly record struct ZoneDelta(EnergyZone Zone, Energy Energy);
 /// <param name="CpuTicks">Its CPU time in the interval, in clock ticks.</param>
 /// <param name="IsNew">First seen in this sample: it counts from the next one.</param>
 public readonly record struct ProcessDelta(ProcessIdentity Process, Energy Energy, ulong CpuTicks, bool IsNew);
+
+/// <summary>A container's share of one interval, from its cgroup's CPU time.</summary>
+public readonly record struct ContainerDelta(ContainerIdentity Container, Energy Energy, ulong CpuMicroseconds, bool IsNew);

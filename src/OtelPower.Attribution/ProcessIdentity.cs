@@ -6,7 +6,7 @@ namespace OtelPower.Attribution;
 /// </summary>
 public sealed class ProcessIdentity
 {
-    public ProcessIdentity(ProcessKey key, string comm, string executableName, string? commandLine, bool isKernelThread)
+    public ProcessIdentity(ProcessKey key, string comm, string executableName, string? commandLine, bool isKernelThread, ContainerIdentity? container = null)
     {
         ArgumentNullException.ThrowIfNull(comm);
         ArgumentNullException.ThrowIfNull(executableName);
@@ -15,6 +15,7 @@ public sealed class ProcessIdentity
         ExecutableName = executableName;
         CommandLine = commandLine;
         IsKernelThread = isKernelThread;
+        Container = container;
     }
 
     public ProcessKey Key { get; }
@@ -32,6 +33,9 @@ public sealed class ProcessIdentity
 
     /// <summary>A kernel thread (kthreadd's children: PPID 2, empty cmdline).</summary>
     public bool IsKernelThread { get; }
+
+    /// <summary>The container the process runs in, from its cgroup; null on the host.</summary>
+    public ContainerIdentity? Container { get; }
 
     public override string ToString() => $"{Pid} ({Comm})";
 }

@@ -14,6 +14,8 @@ internal sealed class SampleBuilder
 
     private readonly List<EnergyZoneReading> _zones = [];
     private readonly List<ProcessCpuReading> _processes = [];
+    private readonly List<ContainerCpuReading> _containers = [];
+    private readonly Dictionary<string, ContainerMetadata> _metadata = [];
     private TimeSpan _time;
     private CpuTimes _cpu;
 
@@ -31,30 +33,46 @@ internal sealed class SampleBuilder
         return this;
     }
 
-    public SampleBuilder Process(int pid, ulong cpuTicks, ulong startTicks = 1000, string comm = "worker")
+    public SampleBuilder Process(int pid, ulong cpuTicks, ulong startTicks = 1000, string comm = "worker", ContainerIdentity? container = null)
     {
-        _processes.Add(new ProcessCpuReading(Identity(pid, startTicks, comm), cpuTicks));
+        _processes.Add(new ProcessCpuReading(Identity(pid, startTicks, comm, container), cpuTicks));
         return this;
     }
+
+    /// <summary>A container cgroup's CPU time in microseconds (ticks are 10 ms at USER_HZ 100).</summary>
+    public SampleBuilder Container(ContainerIdentity container, ulong cpuMicroseconds, string? podName = null, string? ns = null)
+    {
+        _containers.Add(new ContainerCpuReading(container, cpuMicroseconds));
+        if (podName is not null)
+        {
+            _metadata[container.ContainerId] = new ContainerMetadata(podName, ns, "main", ContainerMetadata.NoLabels);
+        }
+
+        return this;
+    }
+
+    public static ContainerIdentity ContainerOf(string id, string? podUid = null) => new(id, "containerd", podUid, podUid is null ? null : "burstable", "/kubepods/" + id);
 
     public HostSample Build(EnergySource source = EnergySource.Rapl)
     {
         var processes = _processes.OrderBy(p => p.Key).ToImmutableArray();
         return new HostSample(
-            DateTimeOffset.UnixEpoch + _time, _time, source, [.. _zones], _cpu, 4, processes, 100);
+            DateTimeOffset.UnixEpoch + _time, _time, source, [.. _zones], _cpu, 4, processes, 100,
+            [.. _containers.OrderBy(c => c.ContainerId, StringComparer.Ordinal)],
+            _metadata.ToImmutableDictionary());
     }
 
     private static readonly Dictionary<ProcessKey, ProcessIdentity> Identities = [];
 
     /// <summary>The same identity object for the same key, as the procfs reader's cache provides.</summary>
-    public static ProcessIdentity Identity(int pid, ulong startTicks, string comm = "worker")
+    public static ProcessIdentity Identity(int pid, ulong startTicks, string comm = "worker", ContainerIdentity? container = null)
     {
         lock (Identities)
         {
             var key = new ProcessKey(pid, startTicks);
             if (!Identities.TryGetValue(key, out var identity))
             {
-                identity = new ProcessIdentity(key, comm, comm, null, false);
+                identity = new ProcessIdentity(key, comm, comm, null, false, container);
                 Identities[key] = identity;
             }
 
