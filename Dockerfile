@@ -28,9 +28,6 @@ RUN dotnet publish src/OtelPower.Agent/OtelPower.Agent.csproj -c Release -o /app
 FROM mcr.microsoft.com/dotnet/runtime:10.0 AS runtime
 WORKDIR /app
 COPY --from=build /app ./
-ENV DOTNET_CLI_TELEMETRY_OPTOUT=1 \
-    DOTNET_gcServer=0 \
-    OTEL_SERVICE_NAME=otelpower-agent
 # 9464: the optional Prometheus endpoint (--exporter prometheus), also used by probes.
 EXPOSE 9464
 # APP_UID (1654) is the non-root user the .NET images ship; override with --user 0 for RAPL.
