@@ -49,6 +49,8 @@ public sealed class ComposeTests
         var args = Args("agent");
 
         Assert.Equal("host", agent.Text("pid"));
+        // The host's cgroup namespace, so /proc/<pid>/cgroup paths are the host's, not relative ones.
+        Assert.Equal("host", agent.Text("cgroup"));
         var proc = Assert.Single(Volumes("agent"), v => v.Source == "/proc");
         var sys = Assert.Single(Volumes("agent"), v => v.Source == "/sys");
         Assert.Equal("ro", proc.Options);
