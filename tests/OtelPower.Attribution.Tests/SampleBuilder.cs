@@ -62,7 +62,7 @@ internal sealed class SampleBuilder
             _metadata.ToImmutableDictionary());
     }
 
-    private static readonly Dictionary<ProcessKey, ProcessIdentity> Identities = [];
+    private static readonly Dictionary<(ProcessKey, string?), ProcessIdentity> Identities = [];
 
     /// <summary>The same identity object for the same key, as the procfs reader's cache provides.</summary>
     public static ProcessIdentity Identity(int pid, ulong startTicks, string comm = "worker", ContainerIdentity? container = null)
@@ -70,10 +70,10 @@ internal sealed class SampleBuilder
         lock (Identities)
         {
             var key = new ProcessKey(pid, startTicks);
-            if (!Identities.TryGetValue(key, out var identity))
+            if (!Identities.TryGetValue((key, container?.ContainerId), out var identity))
             {
                 identity = new ProcessIdentity(key, comm, comm, null, false, container);
-                Identities[key] = identity;
+                Identities[(key, container?.ContainerId)] = identity;
             }
 
             return identity;

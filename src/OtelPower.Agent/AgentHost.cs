@@ -1,0 +1,104 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OtelPower.Agent.Exporters;
+using OtelPower.Agent.Sampling;
+using OtelPower.Agent.Telemetry;
+using OtelPower.Attribution;
+using OtelPower.Sensors;
+
+namespace OtelPower.Agent;
+
+/// <summary>Builds the agent's generic host: configuration, logging, the sampling loop and the exporters.</summary>
+internal static class AgentHost
+{
+    public const string EnvironmentPrefix = "OTELPOWER_";
+
+    /// <summary>Configuration from (later wins) appsettings.json, OTELPOWER_ variables and the command line.</summary>
+    /// <remarks>
+    /// The OpenTelemetry SDK reads the standard OTEL_* variables from the host's configuration, so those
+    /// are added under their own names; no other unprefixed variable is, so none can shadow an option.
+    /// </remarks>
+    public static IConfigurationRoot BuildConfiguration(IReadOnlyDictionary<string, string?> commandLineSettings) =>
+        new ConfigurationBuilder()
+            .SetBasePath(AppContext.BaseDirectory)
+            .AddJsonFile("appsettings.json", optional: true, reloadOnChange: false)
+            .AddInMemoryCollection(OpenTelemetryEnvironment())
+            .AddEnvironmentVariables(EnvironmentPrefix)
+            .AddInMemoryCollection(commandLineSettings)
+            .Build();
+
+    private static Dictionary<string, string?> OpenTelemetryEnvironment() =>
+        Environment.GetEnvironmentVariables()
+            .Cast<System.Collections.DictionaryEntry>()
+            .Select(entry => (Name: (string)entry.Key, Value: entry.Value as string))
+            .Where(variable => variable.Name.StartsWith("OTEL_", StringComparison.Ordinal))
+            .ToDictionary(variable => variable.Name, variable => variable.Value, StringComparer.OrdinalIgnoreCase);
+
+    public static AgentOptions BindOptions(IConfiguration configuration)
+    {
+        var options = new AgentOptions();
+        configuration.Bind(options);
+        return options;
+    }
+
+    public static HostApplicationBuilder CreateBuilder(IConfiguration configuration, AgentOptions options, string version)
+    {
+        var feed = new AttributionFeed();
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            ApplicationName = "otelpower",
+        });
+        builder.Configuration.AddConfiguration(configuration);
+        builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
+
+        builder.Logging.AddConfiguration(configuration.GetSection("Logging"));
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss ";
+            o.UseUtcTimestamp = true;
+        });
+
+        // stdout belongs to the console view or the JSON lines; every log line goes to stderr.
+        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(sp => new HostSampler(options.ToSensorOptions(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<HostSampler>>()));
+        builder.Services.AddSingleton<EnergyLedger>();
+        builder.Services.AddSingleton(feed);
+        builder.Services.AddHostedService<SnapshotWriterService>();
+        builder.Services.AddHostedService<SamplingService>();
+        AddLocalWriters(builder.Services, options);
+        if (options.ExportsMetrics)
+        {
+            builder.Services.AddAgentMetrics(options, feed, version);
+        }
+
+        return builder;
+    }
+
+    private static void AddLocalWriters(IServiceCollection services, AgentOptions options)
+    {
+        var exporters = options.ExporterNames;
+        if (exporters.Contains(AgentOptions.ConsoleExporter))
+        {
+            services.AddSingleton<ISnapshotWriter>(_ => new ConsoleViewWriter(Console.Out, redraw: !Console.IsOutputRedirected, options.Top));
+        }
+
+        if (exporters.Contains(AgentOptions.JsonExporter))
+        {
+            services.AddSingleton<ISnapshotWriter>(_ => string.IsNullOrEmpty(options.Output)
+                ? new JsonLinesWriter(Console.OpenStandardOutput(), ownsStream: true, options.IncludeCmdline)
+                : new JsonLinesWriter(OpenOutputFile(options.Output), ownsStream: true, options.IncludeCmdline));
+        }
+    }
+
+    /// <summary>Opens the JSON output for appending; a complete line per interval, so a crash never leaves half an object.</summary>
+    public static FileStream OpenOutputFile(string path) =>
+        new(path, new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.Read });
+}

@@ -1,0 +1,160 @@
+using System.Globalization;
+using OtelPower.Sensors;
+
+namespace OtelPower.Agent;
+
+/// <summary>
+/// Every knob of the agent. Bound from (later wins) built-in defaults, appsettings.json,
+/// OTELPOWER_-prefixed environment variables and the command line.
+/// </summary>
+public sealed class AgentOptions
+{
+    public const string ConsoleExporter = "console";
+    public const string JsonExporter = "json";
+    public const string OtlpExporter = "otlp";
+    public const string PrometheusExporter = "prometheus";
+    public const string GrpcProtocol = "grpc";
+    public const string HttpProtobufProtocol = "http/protobuf";
+
+    /// <summary>The exporters this build knows, in the order --help lists them.</summary>
+    public static readonly IReadOnlyList<string> KnownExporters = [ConsoleExporter, JsonExporter, OtlpExporter, PrometheusExporter];
+
+    public string Procfs { get; set; } = "/proc";
+
+    public string Sysfs { get; set; } = "/sys";
+
+    /// <summary>Seconds between samples; fractions allowed.</summary>
+    public double Interval { get; set; } = 1.0;
+
+    /// <summary>Comma-separated exporter names.</summary>
+    public string Exporter { get; set; } = ConsoleExporter;
+
+    /// <summary>File the json exporter appends to; stdout when empty.</summary>
+    public string? Output { get; set; }
+
+    /// <summary>Exit 0 after this many reported intervals; 0 runs until stopped.</summary>
+    public int Samples { get; set; }
+
+    /// <summary>Process rows in the console view.</summary>
+    public int Top { get; set; } = 10;
+
+    /// <summary>Read and export command lines. Off by default: they often carry secrets.</summary>
+    public bool IncludeCmdline { get; set; }
+
+    public EstimatorOptions Estimator { get; set; } = new();
+
+    /// <summary>OTLP endpoint; unset: OTEL_EXPORTER_OTLP_ENDPOINT, else the SDK default (localhost 4317 gRPC, 4318 HTTP).</summary>
+    public string? OtlpEndpoint { get; set; }
+
+    /// <summary><c>grpc</c> or <c>http/protobuf</c>; unset: OTEL_EXPORTER_OTLP_PROTOCOL, else gRPC.</summary>
+    public string? OtlpProtocol { get; set; }
+
+    /// <summary>Interface the Prometheus endpoint binds: <c>*</c> for all, <c>localhost</c> for this host only.</summary>
+    public string PrometheusHost { get; set; } = "*";
+
+    /// <summary>Port of the Prometheus endpoint (path /metrics).</summary>
+    public int PrometheusPort { get; set; } = 9464;
+
+    /// <summary>Processes with their own metric series; the rest fold into per-executable series.</summary>
+    public int MaxProcessSeries { get; set; } = 20;
+
+    /// <summary>Node name for k8s.node.name; NODE_NAME is read when unset.</summary>
+    public string? NodeName { get; set; }
+
+    public bool ExportsMetrics => ExporterNames.Contains(OtlpExporter) || ExporterNames.Contains(PrometheusExporter);
+
+    public TimeSpan SamplingInterval => TimeSpan.FromSeconds(Interval);
+
+    public IReadOnlyList<string> ExporterNames =>
+        Exporter.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(name => name.ToLowerInvariant())
+            .Distinct(StringComparer.Ordinal)
+            .ToArray();
+
+    public SensorOptions ToSensorOptions() => new()
+    {
+        ProcfsRoot = Procfs,
+        SysfsRoot = Sysfs,
+        IncludeCommandLine = IncludeCmdline,
+        Estimator = Estimator,
+    };
+
+    /// <summary>Every problem with the options, each naming the option and the bad value.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (!double.IsFinite(Interval) || Interval < 0.01 || Interval > 3600)
+        {
+            errors.Add($"--interval must be a number of seconds from 0.01 to 3600, not {Interval.ToString(CultureInfo.InvariantCulture)}.");
+        }
+
+        var exporters = ExporterNames;
+        if (exporters.Count == 0)
+        {
+            errors.Add($"--exporter needs at least one of: {string.Join(", ", KnownExporters)}.");
+        }
+
+        foreach (var name in exporters.Where(name => !KnownExporters.Contains(name)))
+        {
+            errors.Add($"--exporter: unknown exporter '{name}'; known: {string.Join(", ", KnownExporters)}.");
+        }
+
+        if (!string.IsNullOrEmpty(Output) && !exporters.Contains(JsonExporter))
+        {
+            errors.Add("--output is for the json exporter; add --exporter json.");
+        }
+
+        if (string.IsNullOrEmpty(Output) && exporters.Contains(JsonExporter) && exporters.Contains(ConsoleExporter))
+        {
+            errors.Add("--exporter console and json would both write to stdout; give json an --output FILE.");
+        }
+
+        if (!string.IsNullOrEmpty(OtlpEndpoint)
+            && (!Uri.TryCreate(OtlpEndpoint, UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https")))
+        {
+            errors.Add($"--otlp-endpoint must be an absolute http:// or https:// URL, not '{OtlpEndpoint}'.");
+        }
+
+        if (!string.IsNullOrEmpty(OtlpProtocol) && OtlpProtocol is not (GrpcProtocol or HttpProtobufProtocol))
+        {
+            errors.Add($"--otlp-protocol must be {GrpcProtocol} or {HttpProtobufProtocol}, not '{OtlpProtocol}'.");
+        }
+
+        if (PrometheusPort is < 1 or > 65535)
+        {
+            errors.Add($"--prometheus-port must be from 1 to 65535, not {PrometheusPort}.");
+        }
+
+        if (MaxProcessSeries < 0)
+        {
+            errors.Add($"MaxProcessSeries must be 0 or more, not {MaxProcessSeries}.");
+        }
+
+        if (Samples < 0)
+        {
+            errors.Add($"--samples must be 0 (run until stopped) or more, not {Samples}.");
+        }
+
+        if (Top < 1)
+        {
+            errors.Add($"--top must be 1 or more, not {Top}.");
+        }
+
+        if (string.IsNullOrWhiteSpace(Procfs))
+        {
+            errors.Add("--procfs must name a directory.");
+        }
+
+        if (string.IsNullOrWhiteSpace(Sysfs))
+        {
+            errors.Add("--sysfs must name a directory.");
+        }
+
+        if (Estimator.MinWattsPerCpu < 0 || Estimator.MaxWattsPerCpu < Estimator.MinWattsPerCpu)
+        {
+            errors.Add("Estimator: need 0 <= MinWattsPerCpu <= MaxWattsPerCpu.");
+        }
+
+        return errors;
+    }
+}

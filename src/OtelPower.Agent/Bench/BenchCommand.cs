@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Extensions.Logging.Abstractions;
+using OtelPower.Attribution;
+using OtelPower.Sensors;
+
+namespace OtelPower.Agent.Bench;
+
+/// <summary>
+/// <c>otelpower bench</c>: measures one sample (read every process, attribute, publish) on generated
+/// trees of 1,000 and 10,000 processes. Reports CPU time and allocations per sample and peak RSS.
+/// Run it in Release: <c>dotnet run -c Release --project src/OtelPower.Agent -- bench</c>.
+/// </summary>
+internal static class BenchCommand
+{
+    public static int Run(IReadOnlyList<string> args, TextWriter output, TextWriter error)
+    {
+        var processCounts = new List<int>();
+        var iterations = 200;
+        for (var i = 0; i < args.Count; i++)
+        {
+            switch (args[i])
+            {
+                case "--processes" when i + 1 < args.Count && int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out var count) && count > 0:
+                    processCounts.Add(count);
+                    i++;
+                    break;
+                case "--iterations" when i + 1 < args.Count && int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out var n) && n > 0:
+                    iterations = n;
+                    i++;
+                    break;
+                default:
+                    error.WriteLine($"otelpower bench: unexpected argument '{args[i]}'. Usage: otelpower bench [--processes N]... [--iterations N]");
+                    return ExitCodes.BadInput;
+            }
+        }
+
+        if (processCounts.Count == 0)
+        {
+            processCounts.AddRange([1_000, 10_000]);
+        }
+
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"OtelPower bench: {Environment.ProcessorCount} CPUs, .NET {Environment.Version}, {(IsOptimized() ? "Release" : "Debug (numbers are pessimistic)")}"));
+        output.WriteLine($"{"processes",10} {"samples",8} {"cpu ms/sample",14} {"wall ms/sample",15} {"alloc KB/sample",16} {"alloc B/process",16}");
+        foreach (var count in processCounts)
+        {
+            var result = Measure(count, Math.Max(10, count >= 10_000 ? iterations / 4 : iterations), error);
+            output.WriteLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"{count,10} {result.Samples,8} {result.CpuMilliseconds,14:0.000} {result.WallMilliseconds,15:0.000} {result.AllocatedBytes / 1024.0,16:0.0} {result.AllocatedBytes / count,16:0}"));
+        }
+
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"peak RSS (VmHWM) of this process: {PeakResidentMegabytes():0.0} MB"));
+        return ExitCodes.Success;
+    }
+
+    private static (int Samples, double CpuMilliseconds, double WallMilliseconds, long AllocatedBytes) Measure(int processCount, int samples, TextWriter progress)
+    {
+        var root = Path.Combine(Path.GetTempPath(), "otelpower-bench-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"generating a tree of {processCount} processes under {root} ..."));
+            var tree = new SyntheticHostTree(root);
+            tree.WriteZone("intel-rapl:0", "package-0", 1_000_000);
+            tree.WriteZone("intel-rapl:0:0", "dram", 1_000_000);
+            tree.WriteZone("intel-rapl:1", "package-1", 1_000_000);
+            tree.WriteCpu(busyTicks: 100_000, idleTicks: 400_000, cpuCount: 64);
+            for (var pid = 1; pid <= processCount; pid++)
+            {
+                tree.WriteProcess(pid + 100, "proc" + (pid % 50).ToString(CultureInfo.InvariantCulture), (ulong)pid * 3, (ulong)pid);
+            }
+
+            var sampler = new HostSampler(
+                new SensorOptions { ProcfsRoot = tree.Procfs, SysfsRoot = tree.Sysfs },
+                TimeProvider.System,
+                NullLogger<HostSampler>.Instance);
+            var ledger = new EnergyLedger();
+            var feed = new AttributionFeed();
+
+            // Warm up: JIT, identity cache, tiered compilation.
+            for (var i = 0; i < 20; i++)
+            {
+                SampleOnce(sampler, ledger, feed);
+            }
+
+            GC.Collect();
+            var process = Process.GetCurrentProcess();
+            process.Refresh();
+            var cpuBefore = process.TotalProcessorTime;
+            var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+            var wall = Stopwatch.StartNew();
+            for (var i = 0; i < samples; i++)
+            {
+                SampleOnce(sampler, ledger, feed);
+            }
+
+            wall.Stop();
+            var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+            process.Refresh();
+            var cpu = process.TotalProcessorTime - cpuBefore;
+            return (samples, cpu.TotalMilliseconds / samples, wall.Elapsed.TotalMilliseconds / samples, allocated / samples);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private static void SampleOnce(HostSampler sampler, EnergyLedger ledger, AttributionFeed feed)
+    {
+        if (ledger.Record(sampler.Sample()) is { } snapshot)
+        {
+            feed.Publish(snapshot);
+        }
+    }
+
+    private static double PeakResidentMegabytes()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            {
+                var kilobytes = line["VmHWM:".Length..].Trim().Split(' ')[0];
+                return double.Parse(kilobytes, CultureInfo.InvariantCulture) / 1024.0;
+            }
+        }
+
+        return double.NaN;
+    }
+
+    private static bool IsOptimized() =>
+        typeof(BenchCommand).Assembly.GetCustomAttributes(typeof(DebuggableAttribute), false)
+            .OfType<DebuggableAttribute>()
+            .All(d => !d.IsJITOptimizerDisabled);
+}

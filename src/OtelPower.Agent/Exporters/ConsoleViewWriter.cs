@@ -1,0 +1,91 @@
+using System.Globalization;
+using System.Text;
+using OtelPower.Attribution;
+
+namespace OtelPower.Agent.Exporters;
+
+/// <summary>
+/// A live view like <c>top</c>: source, host watts, zones, idle, and the top processes by watts.
+/// On a terminal it redraws in place; into a pipe or file it prints one block per interval.
+/// </summary>
+internal sealed class ConsoleViewWriter : ISnapshotWriter
+{
+    private const string ClearScreen = "\u001b[H\u001b[2J";
+
+    private readonly TextWriter _output;
+    private readonly bool _redraw;
+    private readonly int _top;
+    private readonly StringBuilder _text = new();
+
+    public ConsoleViewWriter(TextWriter output, bool redraw, int top)
+    {
+        _output = output;
+        _redraw = redraw;
+        _top = top;
+    }
+
+    public string Name => AgentOptions.ConsoleExporter;
+
+    public void Write(AttributionSnapshot snapshot)
+    {
+        _text.Clear();
+        if (_redraw)
+        {
+            _text.Append(ClearScreen);
+        }
+
+        Render(_text, snapshot, _top);
+        _output.Write(_text.ToString());
+        _output.Flush();
+    }
+
+    internal static void Render(StringBuilder text, AttributionSnapshot snapshot, int top)
+    {
+        var culture = CultureInfo.InvariantCulture;
+        var source = snapshot.Source == EnergySource.Estimate
+            ? "ESTIMATE (no readable RAPL: modelled from CPU utilisation, not measured)"
+            : "rapl (measured)";
+        text.Append(culture, $"OtelPower  {snapshot.Timestamp.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z  interval {snapshot.Interval.TotalSeconds:0.00} s  source: {source}\n");
+        text.Append(culture, $"Host  {snapshot.Host.Power.Watts,9:0.00} W  {snapshot.Host.Total.Joules,12:0.0} J\n");
+        text.Append(culture, $"Idle  {snapshot.Idle.Power.Watts,9:0.00} W  {snapshot.Idle.Total.Joules,12:0.0} J\n");
+        foreach (var zone in snapshot.Zones)
+        {
+            var note = zone.Zone.CountsTowardHost ? string.Empty : zone.Zone.ParentId is { } parent ? $"  (inside {parent})" : "  (not added to host)";
+            text.Append(culture, $"  {zone.Zone.Name,-14} {zone.Zone.Id,-16} {zone.Energy.Power.Watts,9:0.00} W  {zone.Energy.Total.Joules,12:0.0} J{note}\n");
+        }
+
+        text.Append('\n');
+        text.Append(culture, $"{"PID",8}  {"NAME",-20} {"POWER W",9} {"CPU %",7} {"ENERGY J",12}\n");
+        var cpuTicksInInterval = snapshot.Interval.TotalSeconds * snapshot.ClockTicksPerSecond;
+        foreach (var process in TopByPower(snapshot.Processes, top))
+        {
+            var cpuPercent = cpuTicksInInterval > 0 ? 100.0 * process.IntervalCpuTicks / cpuTicksInInterval : 0;
+            text.Append(culture, $"{process.Process.Pid,8}  {Printable(process.Process.ExecutableName, 20),-20} {process.Energy.Power.Watts,9:0.00} {cpuPercent,7:0.0} {process.Energy.Total.Joules,12:0.000}\n");
+        }
+
+        text.Append('\n');
+    }
+
+    private static IEnumerable<ProcessEnergy> TopByPower(IReadOnlyCollection<ProcessEnergy> processes, int top) =>
+        processes.Where(p => p.WasActive)
+            .OrderByDescending(p => p.Energy.Interval.Microjoules)
+            .ThenByDescending(p => p.Energy.Total.Microjoules)
+            .Take(top);
+
+    /// <summary>A comm can hold newlines and escape sequences; the view must not be redrawn by a process name.</summary>
+    internal static string Printable(string name, int width)
+    {
+        var builder = new StringBuilder(Math.Min(name.Length, width));
+        foreach (var c in name)
+        {
+            if (builder.Length == width)
+            {
+                break;
+            }
+
+            builder.Append(char.IsControl(c) ? '?' : c);
+        }
+
+        return builder.ToString();
+    }
+}

@@ -1,0 +1,119 @@
+using System.Text.Json;
+using OtelPower.Attribution;
+
+namespace OtelPower.Agent.Exporters;
+
+/// <summary>
+/// One JSON object per interval, one line each. <c>energy_j</c> is cumulative since the agent started
+/// (for processes: since first seen); <c>power_w</c> is the average over the last interval.
+/// Only processes that used CPU in the interval are listed.
+/// </summary>
+internal sealed class JsonLinesWriter : ISnapshotWriter, IDisposable
+{
+    private static readonly JsonWriterOptions WriterOptions = new() { Indented = false, SkipValidation = false };
+
+    private readonly Stream _stream;
+    private readonly bool _ownsStream;
+    private readonly bool _includeCommandLine;
+    private readonly Utf8JsonWriter _json;
+
+    public JsonLinesWriter(Stream stream, bool ownsStream, bool includeCommandLine)
+    {
+        _stream = stream;
+        _ownsStream = ownsStream;
+        _includeCommandLine = includeCommandLine;
+        _json = new Utf8JsonWriter(stream, WriterOptions);
+    }
+
+    public string Name => AgentOptions.JsonExporter;
+
+    public void Write(AttributionSnapshot snapshot)
+    {
+        _json.Reset(_stream);
+        WriteSnapshot(_json, snapshot, _includeCommandLine);
+        _json.Flush();
+        _stream.WriteByte((byte)'\n');
+        _stream.Flush();
+    }
+
+    public void Dispose()
+    {
+        _json.Dispose();
+        if (_ownsStream)
+        {
+            _stream.Dispose();
+        }
+    }
+
+    internal static void WriteSnapshot(Utf8JsonWriter json, AttributionSnapshot snapshot, bool includeCommandLine)
+    {
+        json.WriteStartObject();
+        json.WriteString("timestamp", snapshot.Timestamp.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture));
+        json.WriteNumber("interval_s", snapshot.Interval.TotalSeconds);
+        json.WriteString("source", snapshot.Source.ToName());
+        WriteTally(json, "host", snapshot.Host);
+
+        json.WriteStartArray("zones");
+        foreach (var zone in snapshot.Zones)
+        {
+            json.WriteStartObject();
+            json.WriteString("id", zone.Zone.Id);
+            json.WriteString("name", zone.Zone.Name);
+            if (zone.Zone.ParentId is { } parent)
+            {
+                json.WriteString("parent", parent);
+            }
+            else
+            {
+                json.WriteNull("parent");
+            }
+
+            json.WriteString("kind", zone.Zone.Kind.ToString().ToLowerInvariant());
+            json.WriteBoolean("counts_toward_host", zone.Zone.CountsTowardHost);
+            WriteEnergy(json, zone.Energy);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+        WriteTally(json, "idle", snapshot.Idle);
+
+        json.WriteStartArray("processes");
+        foreach (var process in snapshot.Processes)
+        {
+            if (!process.WasActive)
+            {
+                continue;
+            }
+
+            json.WriteStartObject();
+            json.WriteNumber("pid", process.Process.Pid);
+            json.WriteNumber("start_ticks", process.Key.StartTicks);
+            json.WriteString("comm", process.Process.Comm);
+            json.WriteString("exe", process.Process.ExecutableName);
+            if (includeCommandLine && process.Process.CommandLine is { } commandLine)
+            {
+                json.WriteString("cmdline", commandLine);
+            }
+
+            json.WriteNumber("cpu_s", (double)process.IntervalCpuTicks / snapshot.ClockTicksPerSecond);
+            WriteEnergy(json, process.Energy);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+        json.WriteEndObject();
+    }
+
+    private static void WriteTally(Utf8JsonWriter json, string name, EnergyTally tally)
+    {
+        json.WriteStartObject(name);
+        WriteEnergy(json, tally);
+        json.WriteEndObject();
+    }
+
+    private static void WriteEnergy(Utf8JsonWriter json, EnergyTally tally)
+    {
+        json.WriteNumber("energy_j", tally.Total.Joules);
+        json.WriteNumber("power_w", Math.Round(tally.Power.Watts, 6));
+    }
+}

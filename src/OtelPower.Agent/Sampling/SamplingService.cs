@@ -1,0 +1,93 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OtelPower.Attribution;
+using OtelPower.Sensors;
+
+namespace OtelPower.Agent.Sampling;
+
+/// <summary>
+/// The agent's heartbeat: on its own timer it samples the host, closes an interval in the ledger and
+/// publishes the snapshot. Exporters and metric callbacks only ever read published snapshots.
+/// </summary>
+internal sealed partial class SamplingService : BackgroundService
+{
+    private readonly HostSampler _sampler;
+    private readonly EnergyLedger _ledger;
+    private readonly AttributionFeed _feed;
+    private readonly AgentOptions _options;
+    private readonly TimeProvider _timeProvider;
+    private readonly IHostApplicationLifetime _lifetime;
+    private readonly ILogger<SamplingService> _logger;
+
+    public SamplingService(
+        HostSampler sampler,
+        EnergyLedger ledger,
+        AttributionFeed feed,
+        AgentOptions options,
+        TimeProvider timeProvider,
+        IHostApplicationLifetime lifetime,
+        ILogger<SamplingService> logger)
+    {
+        _sampler = sampler;
+        _ledger = ledger;
+        _feed = feed;
+        _options = options;
+        _timeProvider = timeProvider;
+        _lifetime = lifetime;
+        _logger = logger;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        LogStarted(_logger, _sampler.Source.ToName(), _options.Interval, _options.Procfs, _options.Sysfs);
+        using var timer = new PeriodicTimer(_options.SamplingInterval, _timeProvider);
+        var failures = new LogRateLimiter(_timeProvider, TimeSpan.FromMinutes(1));
+        SampleOnce(failures);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                if (SampleOnce(failures) is { } snapshot && _options.Samples > 0 && snapshot.IntervalCount >= _options.Samples)
+                {
+                    _lifetime.StopApplication();
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>One sample; a failure is logged (at most once a minute) and the next tick tries again.</summary>
+    private AttributionSnapshot? SampleOnce(LogRateLimiter failures)
+    {
+        try
+        {
+            var snapshot = _ledger.Record(_sampler.Sample());
+            if (snapshot is not null)
+            {
+                _feed.Publish(snapshot);
+            }
+
+            return snapshot;
+        }
+#pragma warning disable CA1031 // The sampling loop must outlive any one bad sample or exporter.
+        catch (Exception exception)
+#pragma warning restore CA1031
+        {
+            if (failures.ShouldLog(out var suppressed))
+            {
+                LogSampleFailed(_logger, exception, suppressed);
+            }
+
+            return null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sampling every {IntervalSeconds} s from procfs {Procfs} and sysfs {Sysfs}; energy source: {Source}")]
+    private static partial void LogStarted(ILogger logger, string source, double intervalSeconds, string procfs, string sysfs);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A sample failed; the next one will try again ({Suppressed} similar failures not logged since the last report)")]
+    private static partial void LogSampleFailed(ILogger logger, Exception exception, int suppressed);
+}

@@ -1,0 +1,85 @@
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Metrics;
+using OtelPower.Attribution;
+
+namespace OtelPower.Agent.Telemetry;
+
+/// <summary>
+/// Wires the attribution feed to OpenTelemetry: the OtelPower instruments, the agent's Resource, and the
+/// OTLP and Prometheus exporters. Export runs on the SDK's own threads, so a slow or absent collector
+/// never delays sampling; temporality is cumulative, so counters continue where they were after an outage.
+/// </summary>
+internal static class AgentMetrics
+{
+    public static IServiceCollection AddAgentMetrics(this IServiceCollection services, AgentOptions options, AttributionFeed feed, string version)
+    {
+        var exporters = options.ExporterNames;
+        var nodeName = string.IsNullOrEmpty(options.NodeName) ? Environment.GetEnvironmentVariable("NODE_NAME") : options.NodeName;
+        services.AddSingleton<OpenTelemetryDiagnostics>();
+        services.AddOpenTelemetry()
+            .ConfigureResource(resource => AgentResource.Configure(resource, version, nodeName))
+            .WithMetrics(metrics =>
+            {
+                metrics.AddPowerInstrumentation(feed, instrumentation =>
+                {
+                    instrumentation.MaxProcessSeries = options.MaxProcessSeries;
+                    instrumentation.IncludeCommandLine = options.IncludeCmdline;
+                });
+
+                if (exporters.Contains(AgentOptions.OtlpExporter))
+                {
+                    metrics.AddOtlpExporter((exporter, reader) =>
+                    {
+                        if (options.OtlpProtocol is { Length: > 0 } protocol)
+                        {
+                            exporter.Protocol = protocol == AgentOptions.HttpProtobufProtocol ? OtlpExportProtocol.HttpProtobuf : OtlpExportProtocol.Grpc;
+                        }
+
+                        if (options.OtlpEndpoint is { Length: > 0 } endpoint)
+                        {
+                            exporter.Endpoint = SignalEndpoint(new Uri(endpoint), exporter.Protocol);
+                        }
+
+                        // Remote write drops delta sums and rate() wants cumulative counters.
+                        reader.TemporalityPreference = MetricReaderTemporalityPreference.Cumulative;
+                    });
+                }
+
+                if (exporters.Contains(AgentOptions.PrometheusExporter))
+                {
+                    metrics.AddPrometheusHttpListener(prometheus =>
+                    {
+                        prometheus.Port = options.PrometheusPort;
+                        if (options.PrometheusHost is "*" or "+")
+                        {
+                            // All interfaces, so Prometheus and Kubernetes probes reach the agent from outside its
+                            // pod. The exporter builds its prefix with UriBuilder, which rejects a wildcard host:
+                            // give it localhost, then swap the listener's prefix for the wildcard one.
+                            prometheus.Host = "localhost";
+                            prometheus.ConfigureHttpListener = (_, listener) =>
+                            {
+                                listener.Prefixes.Clear();
+                                listener.Prefixes.Add($"http://{options.PrometheusHost}:{options.PrometheusPort.ToString(System.Globalization.CultureInfo.InvariantCulture)}/");
+                            };
+                        }
+                        else
+                        {
+                            prometheus.Host = options.PrometheusHost;
+                        }
+                    });
+                }
+            });
+        return services;
+    }
+
+    /// <summary>
+    /// An endpoint set in code is used as is by the SDK; for http/protobuf the signal path must be on it.
+    /// We take the base URL (as OTEL_EXPORTER_OTLP_ENDPOINT does) and add /v1/metrics when it has no path.
+    /// </summary>
+    internal static Uri SignalEndpoint(Uri endpoint, OtlpExportProtocol protocol) =>
+        protocol == OtlpExportProtocol.HttpProtobuf && endpoint.AbsolutePath is "" or "/"
+            ? new Uri(endpoint, "/v1/metrics")
+            : endpoint;
+}

@@ -1,0 +1,35 @@
+namespace OtelPower.Instrumentation;
+
+/// <summary>Knobs of the OtelPower instruments. See CARDINALITY.md for how the series are bounded.</summary>
+public sealed class PowerInstrumentationOptions
+{
+    /// <summary>Live processes that may hold their own series at once (the top by energy); the rest fold per executable.</summary>
+    public int MaxProcessSeries { get; set; } = 20;
+
+    /// <summary>Executables that get an aggregate series over the agent's lifetime; later ones fold into <c>other</c>.</summary>
+    public int MaxExecutableSeries { get; set; } = 100;
+
+    /// <summary>Namespaces that get an aggregate series for containers and pods past the budget; later ones fold into <c>other</c>.</summary>
+    public int MaxNamespaceSeries { get; set; } = 100;
+
+    /// <summary>The SDK's per-instrument limit (a lifetime budget under cumulative temporality), set by a View.</summary>
+    public int CardinalityLimit { get; set; } = 2000;
+
+    /// <summary>Add <c>process.command_line</c>. Off by default: command lines carry secrets and blow up series sizes.</summary>
+    public bool IncludeCommandLine { get; set; }
+
+    internal void Validate()
+    {
+        if (MaxProcessSeries < 0 || MaxExecutableSeries < 1 || MaxNamespaceSeries < 1)
+        {
+            throw new ArgumentException("MaxProcessSeries must be >= 0; MaxExecutableSeries and MaxNamespaceSeries >= 1.");
+        }
+
+        // Every instrument must fit its dedicated series, its folded series and the overflow slot.
+        if (CardinalityLimit < MaxProcessSeries + MaxExecutableSeries + 2 || CardinalityLimit < MaxNamespaceSeries + 2)
+        {
+            throw new ArgumentException(
+                $"CardinalityLimit ({CardinalityLimit}) must exceed MaxProcessSeries + MaxExecutableSeries + 1 and MaxNamespaceSeries + 1.");
+        }
+    }
+}

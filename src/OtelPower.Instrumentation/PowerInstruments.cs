@@ -1,0 +1,74 @@
+using System.Diagnostics.Metrics;
+using System.Reflection;
+using OtelPower.Attribution;
+
+namespace OtelPower.Instrumentation;
+
+/// <summary>
+/// The OtelPower meter and its instruments, created once. On each published snapshot (on the sampling
+/// thread) it books the joules into series and swaps in a new immutable view; the observable callbacks,
+/// called by the SDK on export, only return the current view's measurements: no I/O, no locks.
+/// </summary>
+internal sealed class PowerInstruments : IDisposable
+{
+    private static readonly string Version =
+        typeof(PowerInstruments).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0] ?? "0.0.0";
+
+    private readonly AttributionFeed _feed;
+    private readonly PowerInstrumentationOptions _options;
+    private readonly Meter _meter;
+    private readonly ProcessSeriesPlanner _processes;
+    private readonly WorkloadSeriesPlanner _containers;
+    private readonly WorkloadSeriesPlanner _pods;
+    private readonly Lock _updateGate = new();
+    private PowerMetricsView _view = PowerMetricsView.Empty;
+
+    public PowerInstruments(AttributionFeed feed, PowerInstrumentationOptions options)
+    {
+        _feed = feed;
+        _options = options;
+        _processes = new ProcessSeriesPlanner(options);
+        _containers = new WorkloadSeriesPlanner(options);
+        _pods = new WorkloadSeriesPlanner(options);
+        _meter = new Meter(SemanticConventions.MeterName, Version);
+
+        _meter.CreateObservableCounter(SemanticConventions.HwEnergy, () => View.ZoneEnergy, "J", "Energy counted by a RAPL zone (package, core, uncore, dram, psys).");
+        _meter.CreateObservableGauge(SemanticConventions.HwPower, () => View.ZonePower, "W", "Average power of a RAPL zone over the last interval.");
+        _meter.CreateObservableCounter(SemanticConventions.HwHostEnergy, () => View.HostEnergy, "J", "Host energy being attributed: packages + dram, or the estimate.");
+        _meter.CreateObservableGauge(SemanticConventions.HwHostPower, () => View.HostPower, "W", "Average host power over the last interval.");
+        _meter.CreateObservableCounter(SemanticConventions.ProcessEnergy, () => View.ProcessEnergy, "J", "Host energy attributed to a process (or folded group of processes) by CPU time.");
+        _meter.CreateObservableGauge(SemanticConventions.ProcessPower, () => View.ProcessPower, "W", "Average power attributed to a process over the last interval.");
+        _meter.CreateObservableCounter(SemanticConventions.IdleEnergy, () => View.IdleEnergy, "J", "Host energy no live process accounts for.");
+        _meter.CreateObservableGauge(SemanticConventions.IdlePower, () => View.IdlePower, "W", "Average idle power over the last interval.");
+        _meter.CreateObservableCounter(SemanticConventions.ContainerEnergy, () => View.ContainerEnergy, "J", "Host energy attributed to a container from its cgroup CPU time.");
+        _meter.CreateObservableGauge(SemanticConventions.ContainerPower, () => View.ContainerPower, "W", "Average power of a container over the last interval.");
+        _meter.CreateObservableCounter(SemanticConventions.PodEnergy, () => View.PodEnergy, "J", "Host energy attributed to a pod: the sum of its containers.");
+        _meter.CreateObservableGauge(SemanticConventions.PodPower, () => View.PodPower, "W", "Average power of a pod over the last interval.");
+
+        _feed.Published += OnPublished;
+        if (_feed.Latest is { } latest)
+        {
+            OnPublished(this, latest);
+        }
+    }
+
+    internal PowerMetricsView View => Volatile.Read(ref _view);
+
+    internal ProcessSeriesPlanner ProcessPlanner => _processes;
+
+    internal WorkloadSeriesPlanner ContainerPlanner => _containers;
+
+    public void Dispose()
+    {
+        _feed.Published -= OnPublished;
+        _meter.Dispose();
+    }
+
+    private void OnPublished(object? sender, AttributionSnapshot snapshot)
+    {
+        lock (_updateGate)
+        {
+            Volatile.Write(ref _view, PowerMetricsView.Build(snapshot, _processes, _containers, _pods, _options));
+        }
+    }
+}

@@ -1,0 +1,185 @@
+using OtelPower.Attribution;
+
+namespace OtelPower.Instrumentation;
+
+/// <summary>
+/// Decides which series each process's joules go to, so that every joule lands in exactly one series,
+/// every series only grows, and the number of series an instrument ever sees stays under its budget
+/// (the SDK never frees a series' slot under cumulative temporality). See CARDINALITY.md.
+/// </summary>
+internal sealed class ProcessSeriesPlanner
+{
+    private readonly PowerInstrumentationOptions _options;
+    private readonly Dictionary<ProcessKey, ProcessState> _processes = [];
+    private readonly Dictionary<string, ExecutableState> _executables = new(StringComparer.Ordinal);
+    private readonly int _pidSeriesBudget;
+    private long _generation;
+    private int _namedExecutables;
+
+    public ProcessSeriesPlanner(PowerInstrumentationOptions options)
+    {
+        _options = options;
+
+        // One slot per executable aggregate, one for "other", one kept free for the SDK's overflow series.
+        _pidSeriesBudget = options.CardinalityLimit - options.MaxExecutableSeries - 2;
+    }
+
+    /// <summary>Processes tracked; follows the live process count, so memory stays flat under PID churn.</summary>
+    public int TrackedProcessCount => _processes.Count;
+
+    /// <summary>Dedicated pid series created over the instrumentation's lifetime.</summary>
+    public int PidSeriesCreated { get; private set; }
+
+    /// <summary>True once the lifetime budget of pid series is spent; new processes then fold per executable.</summary>
+    public bool PidBudgetSpent => PidSeriesCreated >= _pidSeriesBudget;
+
+    public int ExecutableSeriesCount => _executables.Count;
+
+    /// <summary>Books one snapshot's interval energies and returns the series to report.</summary>
+    public IReadOnlyList<ProcessSeries> Update(AttributionSnapshot snapshot)
+    {
+        _generation++;
+        foreach (var executable in _executables.Values)
+        {
+            executable.IntervalMicrojoules = 0;
+        }
+
+        var series = new List<ProcessSeries>();
+        foreach (var process in snapshot.Processes)
+        {
+            if (!_processes.TryGetValue(process.Key, out var state))
+            {
+                state = new ProcessState();
+                _processes[process.Key] = state;
+            }
+
+            state.Generation = _generation;
+            state.Latest = process;
+            var interval = process.Energy.Interval.Microjoules;
+            if (state.Promoted)
+            {
+                state.TotalMicrojoules += interval;
+                state.IntervalMicrojoules = interval;
+            }
+            else
+            {
+                var executable = ExecutableFor(process.Process.IsKernelThread ? SemanticConventions.KernelThreads : process.Process.ExecutableName);
+                executable.TotalMicrojoules += interval;
+                executable.IntervalMicrojoules += interval;
+            }
+        }
+
+        // Processes that exited: their series ends (its slot stays spent), their state goes.
+        foreach (var (key, state) in _processes)
+        {
+            if (state.Generation != _generation)
+            {
+                _processes.Remove(key);
+            }
+        }
+
+        foreach (var state in _processes.Values)
+        {
+            if (state.Promoted)
+            {
+                series.Add(new ProcessSeries(state.Latest.Process, null, state.TotalMicrojoules, state.IntervalMicrojoules));
+            }
+        }
+
+        PromoteTopProcesses();
+        foreach (var (name, executable) in _executables)
+        {
+            series.Add(new ProcessSeries(null, name, executable.TotalMicrojoules, executable.IntervalMicrojoules));
+        }
+
+        return series;
+    }
+
+    /// <summary>
+    /// The top live processes by energy since first seen get their own series from the next interval on;
+    /// it starts at 0 in this export, so Prometheus' increase() sees the whole of it.
+    /// </summary>
+    private void PromoteTopProcesses()
+    {
+        var promoted = 0;
+        foreach (var state in _processes.Values)
+        {
+            promoted += state.Promoted ? 1 : 0;
+        }
+
+        if (promoted >= _options.MaxProcessSeries || PidBudgetSpent)
+        {
+            return;
+        }
+
+        var top = _processes.Values
+            .Where(s => s.Latest.Energy.Total.Microjoules > 0)
+            .OrderByDescending(s => s.Latest.Energy.Total.Microjoules)
+            .ThenBy(s => s.Latest.Key)
+            .Take(_options.MaxProcessSeries);
+        foreach (var state in top)
+        {
+            if (promoted >= _options.MaxProcessSeries || PidBudgetSpent)
+            {
+                break;
+            }
+
+            if (!state.Promoted)
+            {
+                state.Promoted = true;
+                state.TotalMicrojoules = 0;
+                state.IntervalMicrojoules = 0;
+                PidSeriesCreated++;
+                promoted++;
+            }
+        }
+    }
+
+    private ExecutableState ExecutableFor(string name)
+    {
+        if (_executables.TryGetValue(name, out var executable))
+        {
+            return executable;
+        }
+
+        // The first executables seen keep their own aggregate for the agent's lifetime; later ones share "other".
+        if (_namedExecutables < _options.MaxExecutableSeries && name != SemanticConventions.Other)
+        {
+            _namedExecutables++;
+            executable = new ExecutableState();
+            _executables[name] = executable;
+            return executable;
+        }
+
+        if (!_executables.TryGetValue(SemanticConventions.Other, out executable))
+        {
+            executable = new ExecutableState();
+            _executables[SemanticConventions.Other] = executable;
+        }
+
+        return executable;
+    }
+
+    private sealed class ProcessState
+    {
+        public ProcessEnergy Latest { get; set; }
+
+        public long Generation { get; set; }
+
+        public bool Promoted { get; set; }
+
+        public long TotalMicrojoules { get; set; }
+
+        public long IntervalMicrojoules { get; set; }
+    }
+
+    private sealed class ExecutableState
+    {
+        public long TotalMicrojoules { get; set; }
+
+        public long IntervalMicrojoules { get; set; }
+    }
+}
+
+/// <summary>One process series: a promoted process (<see cref="Process"/> set) or an executable aggregate.</summary>
+internal readonly record struct ProcessSeries(ProcessIdentity? Process, string? ExecutableAggregate, long TotalMicrojoules, long IntervalMicrojoules);

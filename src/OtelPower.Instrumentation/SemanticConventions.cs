@@ -1,0 +1,46 @@
+namespace OtelPower.Instrumentation;
+
+/// <summary>Instrument names and attribute keys: OpenTelemetry's where a convention exists, <c>otelpower.</c> where none does.</summary>
+public static class SemanticConventions
+{
+    public const string MeterName = "OtelPower";
+
+    public const string HwEnergy = "hw.energy";
+    public const string HwPower = "hw.power";
+    public const string HwHostEnergy = "hw.host.energy";
+    public const string HwHostPower = "hw.host.power";
+    public const string ProcessEnergy = "otelpower.process.energy";
+    public const string ProcessPower = "otelpower.process.power";
+    public const string IdleEnergy = "otelpower.idle.energy";
+    public const string IdlePower = "otelpower.idle.power";
+    public const string ContainerEnergy = "otelpower.container.energy";
+    public const string ContainerPower = "otelpower.container.power";
+    public const string PodEnergy = "otelpower.pod.energy";
+    public const string PodPower = "otelpower.pod.power";
+
+    public const string HwId = "hw.id";
+    public const string HwName = "hw.name";
+    public const string HwType = "hw.type";
+    public const string HwParent = "hw.parent";
+    public const string Source = "otelpower.source";
+    public const string ProcessPid = "process.pid";
+    public const string ProcessExecutableName = "process.executable.name";
+    public const string ProcessCommandLine = "process.command_line";
+    public const string ContainerId = "container.id";
+    public const string PodUid = "k8s.pod.uid";
+    public const string PodName = "k8s.pod.name";
+    public const string NamespaceName = "k8s.namespace.name";
+    public const string ContainerName = "k8s.container.name";
+
+    /// <summary>The executable name of the one series that holds all kernel threads not promoted (kworker/1:0H-kblockd...).</summary>
+    public const string KernelThreads = "[kernel]";
+
+    /// <summary>The value of a folded series' identifying attribute.</summary>
+    public const string Other = "other";
+
+    public static readonly IReadOnlyList<string> InstrumentNames =
+    [
+        HwEnergy, HwPower, HwHostEnergy, HwHostPower, ProcessEnergy, ProcessPower, IdleEnergy, IdlePower,
+        ContainerEnergy, ContainerPower, PodEnergy, PodPower,
+    ];
+}

@@ -1,0 +1,197 @@
+using System.Collections.Immutable;
+using Microsoft.Extensions.Logging;
+using OtelPower.Attribution;
+using OtelPower.Sensors.Cgroups;
+using OtelPower.Sensors.Estimation;
+using OtelPower.Sensors.Powercap;
+using OtelPower.Sensors.Procfs;
+
+namespace OtelPower.Sensors;
+
+/// <summary>
+/// Reads one <see cref="HostSample"/> from the host: RAPL zones (or the estimate), /proc/stat, every
+/// process, every container cgroup. Chooses its energy source once, at construction, and says why in
+/// the log. <see cref="Sample"/> never throws for what a live host does (a process that exits, a zone
+/// that fails one read); it throws only when /proc/stat itself cannot be read.
+/// </summary>
+public sealed partial class HostSampler
+{
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger<HostSampler> _logger;
+    private readonly ProcfsReader _procfs;
+    private readonly ImmutableArray<DiscoveredZone> _zones;
+    private readonly HashSet<string> _failingZones = new(StringComparer.Ordinal);
+    private readonly UtilisationEstimator? _estimator;
+    private readonly CgroupCpuReader? _cgroups;
+    private readonly long _startTimestamp;
+
+    public HostSampler(SensorOptions options, TimeProvider timeProvider, ILogger<HostSampler> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        ArgumentNullException.ThrowIfNull(logger);
+        _timeProvider = timeProvider;
+        _logger = logger;
+        _procfs = new ProcfsReader(options.ProcfsRoot, options.IncludeCommandLine, readContainers: !string.IsNullOrEmpty(options.CgroupfsRoot));
+        ValidateProcfs();
+
+        var powercap = PowercapReader.Discover(options.SysfsRoot);
+        _zones = ChooseZones(powercap);
+        if (_zones.IsEmpty)
+        {
+            _estimator = new UtilisationEstimator(options.Estimator);
+        }
+
+        if (!string.IsNullOrEmpty(options.CgroupfsRoot))
+        {
+            var cgroups = new CgroupCpuReader(options.CgroupfsRoot);
+            if (cgroups.IsAvailable)
+            {
+                _cgroups = cgroups;
+                LogCgroups(_logger, cgroups.CgroupfsRoot, cgroups.Version);
+            }
+            else
+            {
+                LogNoCgroups(_logger, options.CgroupfsRoot);
+            }
+        }
+
+        _startTimestamp = timeProvider.GetTimestamp();
+    }
+
+    public EnergySource Source => _estimator is null ? EnergySource.Rapl : EnergySource.Estimate;
+
+    /// <summary>The zones read each sample (none when estimating).</summary>
+    public ImmutableArray<EnergyZone> Zones => [.. _zones.Select(z => z.Zone)];
+
+    /// <summary>Processes whose identity the reader holds; follows the live process count.</summary>
+    public int CachedProcessCount => _procfs.CachedProcessCount;
+
+    /// <summary>Reads the host now.</summary>
+    /// <param name="containerMetadata">Names of containers known at this instant (from the Kubernetes API), if any.</param>
+    public HostSample Sample(ImmutableDictionary<string, ContainerMetadata>? containerMetadata = null)
+    {
+        var monotonic = _timeProvider.GetElapsedTime(_startTimestamp);
+        var timestamp = _timeProvider.GetUtcNow();
+        var (cpu, cpuCount) = _procfs.ReadCpu();
+        var processes = _procfs.ReadProcesses();
+        var containers = _cgroups?.Read() ?? [];
+        var zones = _estimator is { } estimator ? [estimator.Read(cpu, cpuCount, monotonic)] : ReadZones();
+        return new HostSample(timestamp, monotonic, Source, zones, cpu, cpuCount, processes, ClockTicks.PerSecond, containers, containerMetadata);
+    }
+
+    private ImmutableArray<EnergyZoneReading> ReadZones()
+    {
+        var readings = ImmutableArray.CreateBuilder<EnergyZoneReading>(_zones.Length);
+        foreach (var zone in _zones)
+        {
+            if (PowercapReader.TryRead(zone, out var reading, out var error))
+            {
+                if (_failingZones.Remove(zone.Zone.Id))
+                {
+                    LogZoneRecovered(_logger, zone.EnergyFile);
+                }
+
+                readings.Add(reading);
+            }
+            else if (_failingZones.Add(zone.Zone.Id))
+            {
+                // Logged when a zone starts failing and when it recovers, not every sample; meanwhile the
+                // ledger keeps its last reading, so the energy counted in between is attributed later.
+                LogZoneFailed(_logger, zone.EnergyFile, error.ToString());
+            }
+        }
+
+        return readings.DrainToImmutable();
+    }
+
+    private void ValidateProcfs()
+    {
+        try
+        {
+            _procfs.ReadCpu();
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            var problem = exception switch
+            {
+                FileNotFoundException or DirectoryNotFoundException => "not found; --procfs must name a procfs root such as /proc",
+                InvalidDataException => exception.Message,
+                _ => exception.Message,
+            };
+            throw new SensorConfigurationException($"Cannot read CPU time from {_procfs.StatPath}: {problem}", exception);
+        }
+    }
+
+    /// <summary>RAPL when every package zone reads; unreadable non-package zones are dropped with a warning.</summary>
+    private ImmutableArray<DiscoveredZone> ChooseZones(PowercapReader powercap)
+    {
+        if (powercap.Zones.IsEmpty)
+        {
+            LogNoRapl(_logger, powercap.PowercapDirectory);
+            return [];
+        }
+
+        var usable = ImmutableArray.CreateBuilder<DiscoveredZone>();
+        foreach (var zone in powercap.Zones)
+        {
+            if (PowercapReader.TryRead(zone, out _, out var error))
+            {
+                usable.Add(zone);
+                continue;
+            }
+
+            if (zone.Zone.Kind == EnergyZoneKind.Package || !powercap.Zones.Any(z => z.Zone.Kind == EnergyZoneKind.Package))
+            {
+                if (error == ZoneReadError.PermissionDenied)
+                {
+                    LogRaplPermissionDenied(_logger, zone.EnergyFile);
+                }
+                else
+                {
+                    LogRaplUnreadable(_logger, zone.EnergyFile, error.ToString());
+                }
+
+                return [];
+            }
+
+            LogZoneDropped(_logger, zone.EnergyFile, error.ToString());
+        }
+
+        if (!usable.Any(z => z.Zone.Kind == EnergyZoneKind.Package))
+        {
+            LogNoRapl(_logger, powercap.PowercapDirectory);
+            return [];
+        }
+
+        LogRapl(_logger, usable.Count, string.Join(", ", usable.Select(z => z.Zone.Name)));
+        return usable.ToImmutable();
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No RAPL zones under {Directory} (a VM, a cloud instance, ARM, or a container with /sys masked). Falling back to the CPU-utilisation estimator: every figure is labelled source=estimate.")]
+    private static partial void LogNoRapl(ILogger logger, string directory);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot read {File}: permission denied (RAPL counters are root-only since CVE-2020-8694). Run the agent as root, or grant read access to energy_uj. Falling back to the CPU-utilisation estimator: every figure is labelled source=estimate.")]
+    private static partial void LogRaplPermissionDenied(ILogger logger, string file);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot read {File} ({Error}). Falling back to the CPU-utilisation estimator: every figure is labelled source=estimate.")]
+    private static partial void LogRaplUnreadable(ILogger logger, string file, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Leaving out the RAPL zone {File} ({Error}); the packages are read.")]
+    private static partial void LogZoneDropped(ILogger logger, string file, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reading {Count} RAPL zones: {Zones}")]
+    private static partial void LogRapl(ILogger logger, int count, string zones);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot read {File} ({Error}); its energy is kept and attributed when it reads again.")]
+    private static partial void LogZoneFailed(ILogger logger, string file, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{File} reads again.")]
+    private static partial void LogZoneRecovered(ILogger logger, string file);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Measuring containers from cgroup {Version} under {Root}")]
+    private static partial void LogCgroups(ILogger logger, string root, string version);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "No cgroup hierarchy under {Root}: containers are not measured.")]
+    private static partial void LogNoCgroups(ILogger logger, string root);
+}

@@ -1,0 +1,160 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using OtelPower.Attribution;
+
+namespace OtelPower.Sensors.Powercap;
+
+/// <summary>
+/// Discovers RAPL zones under <c>&lt;sysfs&gt;/class/powercap</c> and reads their counters. Zones are
+/// <c>intel-rapl:N</c> (package-N per socket, psys, or a top-level dram) and <c>intel-rapl:N:M</c>
+/// (core, uncore, dram inside a socket). <c>intel-rapl-mmio:*</c> is skipped: it is the same package counter
+/// read through MMIO, and adding it would count the package twice. AMD Zen exposes the same tree.
+/// </summary>
+public sealed class PowercapReader
+{
+    private const string ZonePrefix = "intel-rapl:";
+
+    private PowercapReader(string powercapDirectory, ImmutableArray<DiscoveredZone> zones)
+    {
+        PowercapDirectory = powercapDirectory;
+        Zones = zones;
+    }
+
+    /// <summary><c>&lt;sysfs&gt;/class/powercap</c>.</summary>
+    public string PowercapDirectory { get; }
+
+    public ImmutableArray<DiscoveredZone> Zones { get; }
+
+    /// <summary>Finds every zone; none when the directory is missing (VMs, ARM, containers with a masked /sys).</summary>
+    public static PowercapReader Discover(string sysfsRoot)
+    {
+        ArgumentNullException.ThrowIfNull(sysfsRoot);
+        var directory = Path.Combine(sysfsRoot, "class", "powercap");
+        if (!Directory.Exists(directory))
+        {
+            return new PowercapReader(directory, []);
+        }
+
+        var entries = Directory.EnumerateFileSystemEntries(directory)
+            .Select(Path.GetFileName)
+            .OfType<string>()
+            .Where(name => name.StartsWith(ZonePrefix, StringComparison.Ordinal) && TryParseIndexes(name, out _, out _))
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+
+        var names = entries.ToDictionary(id => id, id => ReadName(Path.Combine(directory, id)), StringComparer.Ordinal);
+        var zones = ImmutableArray.CreateBuilder<DiscoveredZone>(entries.Length);
+        foreach (var id in entries)
+        {
+            TryParseIndexes(id, out var top, out var sub);
+            var name = names[id] ?? "unknown";
+            var parentId = sub is null ? null : ZonePrefix + top.ToString(CultureInfo.InvariantCulture);
+            var kind = KindOf(name);
+            var socket = parentId is not null && names.GetValueOrDefault(parentId) is { } parentName ? SocketOf(parentName, top) : SocketOf(name, top);
+            var displayName = kind switch
+            {
+                EnergyZoneKind.Package => name,
+                EnergyZoneKind.Psys => "psys",
+                _ => $"{name}-{socket.ToString(CultureInfo.InvariantCulture)}",
+            };
+            var zoneDirectory = Path.Combine(directory, id);
+            zones.Add(new DiscoveredZone(
+                new EnergyZone(id, displayName, parentId, kind),
+                Path.Combine(zoneDirectory, "energy_uj"),
+                ReadCounterFile(Path.Combine(zoneDirectory, "max_energy_range_uj"), out _)));
+        }
+
+        return new PowercapReader(directory, zones.MoveToImmutable());
+    }
+
+    /// <summary>Reads one zone's counter; never throws.</summary>
+    public static bool TryRead(DiscoveredZone zone, out EnergyZoneReading reading, out ZoneReadError error)
+    {
+        ArgumentNullException.ThrowIfNull(zone);
+        var value = ReadCounterFile(zone.EnergyFile, out error);
+        reading = new EnergyZoneReading(zone.Zone, value, zone.MaxEnergyRangeMicrojoules);
+        return error == ZoneReadError.None;
+    }
+
+    private static ulong ReadCounterFile(string path, out ZoneReadError error)
+    {
+        try
+        {
+            var text = File.ReadAllText(path).AsSpan().Trim();
+            if (ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value))
+            {
+                error = ZoneReadError.None;
+                return value;
+            }
+
+            error = ZoneReadError.Malformed;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            error = ZoneReadError.PermissionDenied;
+        }
+        catch (Exception exception) when (exception is FileNotFoundException or DirectoryNotFoundException)
+        {
+            error = ZoneReadError.Missing;
+        }
+        catch (IOException)
+        {
+            error = ZoneReadError.Failed; // e.g. ENODATA from a zone the firmware disabled
+        }
+
+        return 0;
+    }
+
+    private static string? ReadName(string zoneDirectory)
+    {
+        try
+        {
+            var name = File.ReadAllText(Path.Combine(zoneDirectory, "name")).Trim();
+            return name.Length > 0 ? name : null;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static EnergyZoneKind KindOf(string name) => name switch
+    {
+        _ when name.StartsWith("package", StringComparison.Ordinal) => EnergyZoneKind.Package,
+        "core" => EnergyZoneKind.Core,
+        "uncore" => EnergyZoneKind.Uncore,
+        "dram" => EnergyZoneKind.Dram,
+        "psys" => EnergyZoneKind.Psys,
+        _ => EnergyZoneKind.Other,
+    };
+
+    /// <summary>The socket: N of "package-N", else the zone's own top-level index.</summary>
+    private static int SocketOf(string packageName, int topIndex) =>
+        packageName.StartsWith("package-", StringComparison.Ordinal)
+        && int.TryParse(packageName.AsSpan("package-".Length), NumberStyles.None, CultureInfo.InvariantCulture, out var socket)
+            ? socket
+            : topIndex;
+
+    private static bool TryParseIndexes(string id, out int top, out int? sub)
+    {
+        sub = null;
+        var rest = id.AsSpan(ZonePrefix.Length);
+        var colon = rest.IndexOf(':');
+        if (colon < 0)
+        {
+            return int.TryParse(rest, NumberStyles.None, CultureInfo.InvariantCulture, out top);
+        }
+
+        if (!int.TryParse(rest[..colon], NumberStyles.None, CultureInfo.InvariantCulture, out top)
+            || !int.TryParse(rest[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var subIndex))
+        {
+            return false;
+        }
+
+        sub = subIndex;
+        return true;
+    }
+}
+
+/// <summary>A zone found at start, with where its counter lives.</summary>
+public sealed record DiscoveredZone(EnergyZone Zone, string EnergyFile, ulong MaxEnergyRangeMicrojoules);

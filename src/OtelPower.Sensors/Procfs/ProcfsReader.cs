@@ -1,0 +1,266 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.IO.Enumeration;
+using System.Runtime.InteropServices;
+using System.Text;
+using Microsoft.Win32.SafeHandles;
+using OtelPower.Attribution;
+using OtelPower.Sensors.Cgroups;
+
+namespace OtelPower.Sensors.Procfs;
+
+/// <summary>
+/// Reads CPU time from a procfs tree. What does not change while a process lives (comm, exe, cmdline,
+/// container) is read once and cached under (pid, start time); each sample then costs one open and read
+/// of <c>/proc/PID/stat</c> per process, into a reused buffer. Not thread-safe: one sampling loop owns it.
+/// </summary>
+public sealed class ProcfsReader
+{
+    private const int MaxCommandLineLength = 4096;
+
+    private readonly bool _includeCommandLine;
+    private readonly bool _readContainers;
+    private readonly Dictionary<ProcessKey, CachedIdentity> _identities = [];
+    private readonly Dictionary<int, string> _statPaths = [];
+    private readonly Dictionary<string, ContainerIdentity?> _containersByCgroup = new(StringComparer.Ordinal);
+    private readonly List<ProcessCpuReading> _readings = [];
+    private byte[] _buffer = new byte[4096];
+    private long _generation;
+
+    public ProcfsReader(string procfsRoot, bool includeCommandLine, bool readContainers = true)
+    {
+        ArgumentNullException.ThrowIfNull(procfsRoot);
+        ProcfsRoot = procfsRoot;
+        _includeCommandLine = includeCommandLine;
+        _readContainers = readContainers;
+        StatPath = Path.Combine(procfsRoot, "stat");
+    }
+
+    public string ProcfsRoot { get; }
+
+    /// <summary>The host CPU-time file, <c>&lt;procfs&gt;/stat</c>.</summary>
+    public string StatPath { get; }
+
+    /// <summary>Processes whose identity is cached; it follows the live process count.</summary>
+    public int CachedProcessCount => _identities.Count;
+
+    /// <summary>Reads <c>/proc/stat</c>. Throws <see cref="IOException"/> or <see cref="InvalidDataException"/> naming the file.</summary>
+    public (CpuTimes Times, int CpuCount) ReadCpu()
+    {
+        var length = ReadWhole(StatPath);
+        if (!CpuStat.TryParse(_buffer.AsSpan(0, length), out var times, out var cpuCount))
+        {
+            throw new InvalidDataException($"{StatPath}: no well-formed 'cpu' line (expected 'cpu  user nice system idle ...').");
+        }
+
+        return (times, Math.Max(cpuCount, 1));
+    }
+
+    /// <summary>Every live process with its CPU time, sorted by (pid, start). Vanished processes are skipped.</summary>
+    public ImmutableArray<ProcessCpuReading> ReadProcesses()
+    {
+        _generation++;
+        _readings.Clear();
+        foreach (var pid in EnumeratePids())
+        {
+            if (TryReadProcess(pid, out var reading))
+            {
+                _readings.Add(reading);
+            }
+        }
+
+        PruneVanished();
+        var array = _readings.ToArray();
+        Array.Sort(array, static (a, b) => a.Key.CompareTo(b.Key));
+        return ImmutableCollectionsMarshal.AsImmutableArray(array);
+    }
+
+    private IEnumerable<int> EnumeratePids()
+    {
+        var enumerable = new FileSystemEnumerable<int>(
+            ProcfsRoot,
+            static (ref FileSystemEntry entry) => int.Parse(entry.FileName, NumberStyles.None, CultureInfo.InvariantCulture),
+            new EnumerationOptions { RecurseSubdirectories = false, IgnoreInaccessible = true, AttributesToSkip = 0 })
+        {
+            ShouldIncludePredicate = static (ref FileSystemEntry entry) => IsPidName(entry.FileName),
+        };
+        return enumerable;
+    }
+
+    private static bool IsPidName(ReadOnlySpan<char> name)
+    {
+        if (name.IsEmpty || name.Length > 10)
+        {
+            return false;
+        }
+
+        foreach (var c in name)
+        {
+            if (!char.IsAsciiDigit(c))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private bool TryReadProcess(int pid, out ProcessCpuReading reading)
+    {
+        reading = default;
+        ref var statPath = ref CollectionsMarshal.GetValueRefOrAddDefault(_statPaths, pid, out _);
+        statPath ??= Path.Combine(ProcfsRoot, pid.ToString(CultureInfo.InvariantCulture), "stat");
+
+        int length;
+        try
+        {
+            length = ReadWhole(statPath);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return false; // exited between listing and reading (ENOENT, ESRCH): normal, not an error
+        }
+
+        var line = _buffer.AsSpan(0, length);
+        if (!ProcessStat.TryParse(line, out var stat) || stat.Pid != pid)
+        {
+            return false;
+        }
+
+        var key = new ProcessKey(pid, stat.StartTicks);
+        ref var cached = ref CollectionsMarshal.GetValueRefOrAddDefault(_identities, key, out var exists);
+        if (!exists)
+        {
+            cached = new CachedIdentity(CreateIdentity(key, stat, stat.DecodeComm(line)));
+        }
+
+        cached!.Generation = _generation;
+        reading = new ProcessCpuReading(cached.Identity, stat.CpuTicks);
+        return true;
+    }
+
+    private ProcessIdentity CreateIdentity(ProcessKey key, ProcessStat stat, string comm)
+    {
+        var directory = Path.Combine(ProcfsRoot, key.Pid.ToString(CultureInfo.InvariantCulture));
+        var executable = stat.IsKernelThread ? comm : ReadExecutableName(directory) ?? comm;
+        var commandLine = _includeCommandLine && !stat.IsKernelThread ? ReadCommandLine(directory) : null;
+        var container = _readContainers && !stat.IsKernelThread ? ReadContainer(directory) : null;
+        return new ProcessIdentity(key, comm, executable, commandLine, stat.IsKernelThread, container);
+    }
+
+    private static string? ReadExecutableName(string processDirectory)
+    {
+        try
+        {
+            var target = new FileInfo(Path.Combine(processDirectory, "exe")).LinkTarget;
+            if (string.IsNullOrEmpty(target))
+            {
+                return null;
+            }
+
+            // A replaced binary reads "/usr/bin/app (deleted)".
+            const string Deleted = " (deleted)";
+            if (target.EndsWith(Deleted, StringComparison.Ordinal))
+            {
+                target = target[..^Deleted.Length];
+            }
+
+            var name = Path.GetFileName(target);
+            return name.Length > 0 ? name : null;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return null; // another user's process without CAP_SYS_PTRACE, or gone
+        }
+    }
+
+    private static string? ReadCommandLine(string processDirectory)
+    {
+        try
+        {
+            var bytes = File.ReadAllBytes(Path.Combine(processDirectory, "cmdline"));
+            var text = Encoding.UTF8.GetString(bytes, 0, Math.Min(bytes.Length, MaxCommandLineLength)).Replace('\0', ' ').Trim();
+            return text.Length > 0 ? text : null;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private ContainerIdentity? ReadContainer(string processDirectory)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(Path.Combine(processDirectory, "cgroup"));
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        if (!CgroupMembership.TryParse(text, out var membership) || membership!.ContainerLookupPath is not { } path)
+        {
+            return null;
+        }
+
+        // Many processes share a cgroup; parse each path once and share the identity.
+        ref var container = ref CollectionsMarshal.GetValueRefOrAddDefault(_containersByCgroup, path, out var known);
+        if (!known)
+        {
+            container = ContainerPath.TryParse(path, out var parsed) ? parsed : null;
+        }
+
+        return container;
+    }
+
+    private int ReadWhole(string path)
+    {
+        using SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        var total = 0;
+        while (true)
+        {
+            if (total == _buffer.Length)
+            {
+                Array.Resize(ref _buffer, _buffer.Length * 2);
+            }
+
+            var read = RandomAccess.Read(handle, _buffer.AsSpan(total), total);
+            if (read == 0)
+            {
+                return total;
+            }
+
+            total += read;
+        }
+    }
+
+    private void PruneVanished()
+    {
+        foreach (var (key, cached) in _identities)
+        {
+            if (cached.Generation != _generation)
+            {
+                _identities.Remove(key);
+            }
+        }
+
+        if (_statPaths.Count > 2 * Math.Max(_identities.Count, 64))
+        {
+            _statPaths.Clear();
+        }
+
+        if (_containersByCgroup.Count > 4096)
+        {
+            _containersByCgroup.Clear();
+        }
+    }
+
+    private sealed class CachedIdentity(ProcessIdentity identity)
+    {
+        public ProcessIdentity Identity { get; } = identity;
+
+        public long Generation { get; set; }
+    }
+}

@@ -1,0 +1,205 @@
+using System.Text.Json;
+using OtelPower.Agent.Bench;
+
+namespace OtelPower.Agent.Tests;
+
+/// <summary>
+/// Runs the built agent on a synthetic host that the test advances between samples, and checks the
+/// JSON lines against the joules the test wrote.
+/// </summary>
+public sealed class AgentEndToEndTests
+{
+    private static readonly TimeSpan LineTimeout = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task Json_lines_carry_the_joules_the_host_counted()
+    {
+        using var directory = new TemporaryDirectory();
+        var tree = new SyntheticHostTree(directory.Path);
+        const ulong max = SyntheticHostTree.PackageRangeMicrojoules;
+        ulong package = max - 15_000_000, dram = 1_000_000, core = 0, psys = 0, busy = 10_000, total = 50_000;
+        tree.WriteZone("intel-rapl:0", "package-0", package);
+        tree.WriteZone("intel-rapl:0:0", "dram", dram);
+        tree.WriteZone("intel-rapl:0:1", "core", core);
+        tree.WriteZone("intel-rapl:1", "psys", psys);
+        tree.WriteCpu(busy, total - busy, cpuCount: 4);
+        ulong web = 1_000, db = 2_000, newbie = 1_000;
+        tree.WriteProcess(100, "web server", web, startTicks: 10);
+        tree.WriteProcess(200, "db)", db, startTicks: 20);
+        tree.WriteProcess(300, "idler", 5, startTicks: 30);
+
+        await using var agent = AgentProcess.Start(
+            ["--procfs", tree.Procfs, "--sysfs", tree.Sysfs, "--exporter", "json", "--interval", "0.5", "--samples", "5"]);
+
+        void Advance(int step)
+        {
+            // Each step: 10 J package (wrapping in step 2), 2 J dram, 6 J core and 20 J psys (neither added),
+            // 400 host ticks of which web uses 100 and db 50 while they live.
+            package = (package + 10_000_000) % max;
+            dram += 2_000_000;
+            core += 6_000_000;
+            psys += 20_000_000;
+            tree.WriteEnergy("intel-rapl:0", package);
+            tree.WriteEnergy("intel-rapl:0:0", dram);
+            tree.WriteEnergy("intel-rapl:0:1", core);
+            tree.WriteEnergy("intel-rapl:1", psys);
+            total += 400;
+            busy += 150;
+            tree.WriteCpu(busy, total - busy, cpuCount: 4);
+            tree.WriteProcess(100, "web server", web += 100, startTicks: 10);
+            switch (step)
+            {
+                case 1:
+                    tree.WriteProcess(200, "db)", db += 50, startTicks: 20);
+                    break;
+                case 2:
+                    tree.WriteProcess(200, "db)", db += 50, startTicks: 20);
+                    tree.WriteProcess(400, "newbie", newbie, startTicks: 40); // counts from its next sample
+                    break;
+                case 3:
+                    tree.RemoveProcess(200); // exited: its last interval's CPU time is no live process's
+                    tree.WriteProcess(400, "newbie", newbie += 40, startTicks: 40);
+                    break;
+                case 4:
+                    tree.WriteProcess(200, "reused", 5_000, startTicks: 90); // a new process with an old pid
+                    tree.WriteProcess(400, "newbie", newbie += 40, startTicks: 40);
+                    break;
+            }
+        }
+
+        var lines = new List<JsonElement>();
+        for (var k = 1; k <= 5; k++)
+        {
+            var line = await agent.ReadLineAsync(LineTimeout);
+            lines.Add(JsonDocument.Parse(line).RootElement.Clone());
+            if (k < 5)
+            {
+                Advance(k);
+            }
+        }
+
+        Assert.Equal(0, await agent.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+
+        // Line 1 is the interval before the first advance: nothing happened.
+        Assert.Equal(0.0, Host(lines[0]));
+        Assert.Empty(lines[0].GetProperty("processes").EnumerateArray());
+
+        // Cumulative joules, line by line: host 12 J a step; web 3 J; db 1.5 J until it exits.
+        Assert.Equal([0.0, 12, 24, 36, 48], lines.Select(Host));
+        Assert.Equal([0.0, 3, 6, 9, 12], lines.Select(l => Process(l, 100, 10)?.GetProperty("energy_j").GetDouble() ?? 0));
+        Assert.Equal(1.5, Process(lines[1], 200, 20)!.Value.GetProperty("energy_j").GetDouble());
+        Assert.Equal(3.0, Process(lines[2], 200, 20)!.Value.GetProperty("energy_j").GetDouble());
+        Assert.Null(Process(lines[3], 200, 20));
+        Assert.Null(Process(lines[2], 400, 40)); // first seen: counts from the next sample
+        Assert.Equal(1.2, Process(lines[3], 400, 40)!.Value.GetProperty("energy_j").GetDouble(), 9);
+        Assert.Equal(2.4, Process(lines[4], 400, 40)!.Value.GetProperty("energy_j").GetDouble(), 9);
+        Assert.Null(Process(lines[4], 200, 90)); // the reused pid starts from zero and has not run yet
+        Assert.Null(Process(lines[4], 300, 30)); // used no CPU: not listed
+
+        // Idle takes the rest: 7.5 + 7.5 + 7.8 (db's last 50 ticks had no live owner) + 7.8 J.
+        Assert.Equal(30.6, lines[4].GetProperty("idle").GetProperty("energy_j").GetDouble(), 9);
+
+        // Zones: wrapped package counted exactly; core and psys reported, not added.
+        var zones = lines[4].GetProperty("zones").EnumerateArray().ToDictionary(z => z.GetProperty("name").GetString()!);
+        Assert.Equal(40.0, zones["package-0"].GetProperty("energy_j").GetDouble());
+        Assert.Equal(8.0, zones["dram-0"].GetProperty("energy_j").GetDouble());
+        Assert.Equal(24.0, zones["core-0"].GetProperty("energy_j").GetDouble());
+        Assert.Equal(80.0, zones["psys"].GetProperty("energy_j").GetDouble());
+        Assert.Equal("intel-rapl:0", zones["core-0"].GetProperty("parent").GetString());
+
+        // Power is the last interval's average.
+        var last = lines[4];
+        Assert.Equal(12.0, last.GetProperty("host").GetProperty("power_w").GetDouble() * last.GetProperty("interval_s").GetDouble(), 3);
+        Assert.All(lines, l => Assert.Equal("rapl", l.GetProperty("source").GetString()));
+        Assert.Equal("db)", Process(lines[1], 200, 20)!.Value.GetProperty("comm").GetString());
+    }
+
+    [Fact]
+    public async Task Without_rapl_the_estimator_runs_and_says_so()
+    {
+        using var directory = new TemporaryDirectory();
+        var tree = new SyntheticHostTree(directory.Path);
+        tree.WriteCpu(busyTicks: 0, idleTicks: 10_000, cpuCount: 4);
+
+        var (exitCode, stdout, stderr) = await AgentProcess.RunAsync(
+            "--procfs", tree.Procfs, "--sysfs", tree.Sysfs, "--exporter", "json", "--interval", "0.3", "--samples", "2");
+
+        Assert.Equal(0, exitCode);
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToArray();
+        Assert.Equal(2, lines.Length);
+        Assert.All(lines, l => Assert.Equal("estimate", l.GetProperty("source").GetString()));
+
+        // An idle host of 4 CPUs at the default 0.74 W per CPU.
+        Assert.Equal(2.96, lines[1].GetProperty("host").GetProperty("power_w").GetDouble(), 2);
+        Assert.Contains(tree.Sysfs, stderr, StringComparison.Ordinal);
+        Assert.Contains("estimat", stderr, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task Unreadable_energy_file_is_named_and_the_estimator_takes_over()
+    {
+        using var directory = new TemporaryDirectory();
+        var tree = new SyntheticHostTree(directory.Path);
+        tree.WriteCpu(busyTicks: 0, idleTicks: 10_000, cpuCount: 2);
+        tree.WriteZone("intel-rapl:0", "package-0", 1_000);
+        var energyFile = Path.Combine(tree.Sysfs, "class", "powercap", "intel-rapl:0", "energy_uj");
+
+        // Tests run as root, for whom chmod denies nothing; .NET reports a directory as access denied,
+        // the same error a non-root reader of energy_uj gets since CVE-2020-8694.
+        File.Delete(energyFile);
+        Directory.CreateDirectory(energyFile);
+
+        var (exitCode, stdout, stderr) = await AgentProcess.RunAsync(
+            "--procfs", tree.Procfs, "--sysfs", tree.Sysfs, "--exporter", "json", "--interval", "0.2", "--samples", "1");
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains(energyFile, stderr, StringComparison.Ordinal);
+        Assert.Equal("estimate", JsonDocument.Parse(stdout.Trim()).RootElement.GetProperty("source").GetString());
+    }
+
+    [Theory]
+    [InlineData("--interval", "0")]
+    [InlineData("--exporter", "smoke-signals")]
+    [InlineData("--bogus", "1")]
+    public async Task Bad_input_exits_2_with_a_message(string option, string value)
+    {
+        var (exitCode, stdout, stderr) = await AgentProcess.RunAsync(option, value);
+        Assert.Equal(2, exitCode);
+        Assert.Contains(option, stderr, StringComparison.Ordinal);
+        Assert.Empty(stdout.Trim());
+    }
+
+    [Fact]
+    public async Task Missing_procfs_exits_2_naming_the_path()
+    {
+        using var directory = new TemporaryDirectory();
+        var missing = Path.Combine(directory.Path, "no-such-proc");
+        var (exitCode, _, stderr) = await AgentProcess.RunAsync("--procfs", missing, "--samples", "1");
+        Assert.Equal(2, exitCode);
+        Assert.Contains(missing, stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Help_exits_0_and_lists_the_options()
+    {
+        var (exitCode, stdout, _) = await AgentProcess.RunAsync("--help");
+        Assert.Equal(0, exitCode);
+        Assert.Contains("--procfs", stdout, StringComparison.Ordinal);
+        Assert.Contains("--include-cmdline", stdout, StringComparison.Ordinal);
+    }
+
+    private static double Host(JsonElement line) => line.GetProperty("host").GetProperty("energy_j").GetDouble();
+
+    private static JsonElement? Process(JsonElement line, int pid, ulong start)
+    {
+        foreach (var process in line.GetProperty("processes").EnumerateArray())
+        {
+            if (process.GetProperty("pid").GetInt32() == pid && process.GetProperty("start_ticks").GetUInt64() == start)
+            {
+                return process;
+            }
+        }
+
+        return null;
+    }
+}

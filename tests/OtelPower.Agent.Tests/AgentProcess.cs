@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using System.Text;
+using System.Threading.Channels;
+
+namespace OtelPower.Agent.Tests;
+
+/// <summary>Runs the built agent as a real process and reads its stdout line by line.</summary>
+internal sealed class AgentProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly Channel<string> _lines = Channel.CreateUnbounded<string>();
+    private readonly StringBuilder _stderr = new();
+
+    private AgentProcess(Process process)
+    {
+        _process = process;
+    }
+
+    public static string AgentDll
+    {
+        get
+        {
+            // The agent's own build output (same configuration as the tests, built as their dependency):
+            // the copy beside the tests resolves assemblies for the test host, not for the agent.
+            var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+            var framework = testOutput.Name;
+            var configuration = testOutput.Parent!.Name;
+            var root = testOutput;
+            while (root is not null && !File.Exists(Path.Combine(root.FullName, "OtelPower.sln")))
+            {
+                root = root.Parent;
+            }
+
+            Assert.NotNull(root);
+            var path = Path.Combine(root.FullName, "src", "OtelPower.Agent", "bin", configuration, framework, "otelpower.dll");
+            Assert.True(File.Exists(path), $"agent not built at {path}");
+            return path;
+        }
+    }
+
+    public string StandardError
+    {
+        get
+        {
+            lock (_stderr)
+            {
+                return _stderr.ToString();
+            }
+        }
+    }
+
+    public static AgentProcess Start(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(AgentDll);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        var agent = new AgentProcess(process);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                agent._lines.Writer.TryComplete();
+            }
+            else
+            {
+                agent._lines.Writer.TryWrite(e.Data);
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (agent._stderr)
+                {
+                    agent._stderr.AppendLine(e.Data);
+                }
+            }
+        };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return agent;
+    }
+
+    /// <summary>The next stdout line, or a failure naming what the agent said on stderr.</summary>
+    public async Task<string> ReadLineAsync(TimeSpan timeout)
+    {
+        using var cancellation = new CancellationTokenSource(timeout);
+        try
+        {
+            return await _lines.Reader.ReadAsync(cancellation.Token);
+        }
+        catch (Exception exception) when (exception is OperationCanceledException or ChannelClosedException)
+        {
+            Assert.Fail($"no line from the agent within {timeout} (exited: {_process.HasExited}); stderr:\n{StandardError}");
+            throw;
+        }
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cancellation = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cancellation.Token);
+        return _process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+
+    /// <summary>Runs the agent to completion and returns its exit code, stdout and stderr.</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] arguments)
+    {
+        await using var agent = Start(arguments);
+        var stdout = new StringBuilder();
+        try
+        {
+            while (true)
+            {
+                stdout.AppendLine(await agent._lines.Reader.ReadAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token));
+            }
+        }
+        catch (ChannelClosedException)
+        {
+        }
+
+        var exitCode = await agent.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        return (exitCode, stdout.ToString(), agent.StandardError);
+    }
+}

@@ -1,0 +1,146 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace OtelPower.Agent.Tests.Otlp;
+
+/// <summary>
+/// A real OTLP metrics receiver for the tests: gRPC (HTTP/2 cleartext) and http/protobuf (POST /v1/metrics)
+/// on loopback, decoding with the OTLP protobuf definitions. It can be stopped and started again on the
+/// same ports, to play a collector that goes away and comes back.
+/// </summary>
+internal sealed class OtlpReceiver : IAsyncDisposable
+{
+    private readonly ConcurrentQueue<ExportMetricsServiceRequest> _requests = new();
+    private WebApplication? _app;
+
+    private OtlpReceiver(int grpcPort, int httpPort)
+    {
+        GrpcPort = grpcPort;
+        HttpPort = httpPort;
+    }
+
+    public int GrpcPort { get; }
+
+    public int HttpPort { get; }
+
+    public string GrpcEndpoint => $"http://127.0.0.1:{GrpcPort}";
+
+    public string HttpEndpoint => $"http://127.0.0.1:{HttpPort}";
+
+    public IReadOnlyList<ExportMetricsServiceRequest> Requests => _requests.ToArray();
+
+    public static async Task<OtlpReceiver> StartAsync()
+    {
+        var receiver = new OtlpReceiver(FreePort(), FreePort());
+        await receiver.StartAgainAsync();
+        return receiver;
+    }
+
+    public async Task StartAgainAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(IPAddress.Loopback, GrpcPort, o => o.Protocols = HttpProtocols.Http2);
+            kestrel.Listen(IPAddress.Loopback, HttpPort, o => o.Protocols = HttpProtocols.Http1AndHttp2);
+        });
+        builder.Services.AddGrpc();
+        builder.Services.AddSingleton(this);
+        var app = builder.Build();
+        app.MapGrpcService<MetricsServiceImplementation>();
+        app.MapPost("/v1/metrics", async (HttpContext context) =>
+        {
+            using var body = new MemoryStream();
+            await context.Request.Body.CopyToAsync(body);
+            _requests.Enqueue(ExportMetricsServiceRequest.Parser.ParseFrom(body.ToArray()));
+            context.Response.ContentType = "application/x-protobuf";
+            await context.Response.Body.WriteAsync(new ExportMetricsServiceResponse().ToByteArray());
+        });
+        await app.StartAsync();
+        _app = app;
+    }
+
+    public async Task StopAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+            _app = null;
+        }
+    }
+
+    /// <summary>Every data point received for a metric, newest export last, with its resource attributes.</summary>
+    public IReadOnlyList<ReceivedPoint> Points(string metricName) =>
+        Requests.SelectMany(request => request.ResourceMetrics)
+            .SelectMany(resource => resource.ScopeMetrics.SelectMany(scope => scope.Metrics.Where(m => m.Name == metricName)
+                .SelectMany(metric => (metric.DataCase == Metric.DataOneofCase.Sum ? metric.Sum.DataPoints : metric.Gauge.DataPoints)
+                    .Select(point => new ReceivedPoint(metric, point, resource.Resource)))))
+            .ToArray();
+
+    public async Task WaitForAsync(Func<OtlpReceiver, bool> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!condition(this))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"timed out after {timeout} waiting for {what}; received {_requests.Count} exports");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync();
+
+    internal void Receive(ExportMetricsServiceRequest request) => _requests.Enqueue(request);
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private sealed class MetricsServiceImplementation(OtlpReceiver receiver) : MetricsService.MetricsServiceBase
+    {
+        public override Task<ExportMetricsServiceResponse> Export(ExportMetricsServiceRequest request, ServerCallContext context)
+        {
+            receiver.Receive(request);
+            return Task.FromResult(new ExportMetricsServiceResponse());
+        }
+    }
+}
+
+internal sealed record ReceivedPoint(Metric Metric, NumberDataPoint Point, Resource Resource)
+{
+    public double Value => Point.ValueCase == NumberDataPoint.ValueOneofCase.AsDouble ? Point.AsDouble : Point.AsInt;
+
+    public string? Attribute(string key) => Find(Point.Attributes, key);
+
+    public string? ResourceAttribute(string key) => Find(Resource.Attributes, key);
+
+    private static string? Find(IEnumerable<KeyValue> attributes, string key)
+    {
+        var value = attributes.FirstOrDefault(a => a.Key == key)?.Value;
+        return value?.ValueCase switch
+        {
+            AnyValue.ValueOneofCase.StringValue => value.StringValue,
+            AnyValue.ValueOneofCase.IntValue => value.IntValue.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            AnyValue.ValueOneofCase.DoubleValue => value.DoubleValue.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            AnyValue.ValueOneofCase.BoolValue => value.BoolValue ? "true" : "false",
+            _ => null,
+        };
+    }
+}
