@@ -1,0 +1,69 @@
+namespace OtelPower.Sensors.Tests;
+
+/// <summary>The checked-in fixture trees under tests/fixtures, copied to a temporary directory so a test may change them.</summary>
+internal sealed class FixtureCopy : IDisposable
+{
+    public FixtureCopy(string fixtureName)
+    {
+        Root = Path.Combine(Path.GetTempPath(), "otelpower-fixture-" + Guid.NewGuid().ToString("N"));
+        Copy(new DirectoryInfo(Path.Combine(FixturesDirectory, fixtureName)), Root);
+    }
+
+    public static string FixturesDirectory
+    {
+        get
+        {
+            var directory = new DirectoryInfo(AppContext.BaseDirectory);
+            while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "OtelPower.sln")))
+            {
+                directory = directory.Parent;
+            }
+
+            Assert.NotNull(directory);
+            return Path.Combine(directory.FullName, "tests", "fixtures");
+        }
+    }
+
+    public string Root { get; }
+
+    public string Procfs => Path.Combine(Root, "proc");
+
+    public string Sysfs => Path.Combine(Root, "sys");
+
+    public string Path_(params string[] parts) => Path.Combine([Root, .. parts]);
+
+    public void Write(string relativePath, string contents) => File.WriteAllText(Path.Combine(Root, relativePath), contents);
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    /// <summary>Copies files and symbolic links as links (the exe links point at paths that do not exist here).</summary>
+    private static void Copy(DirectoryInfo source, string destination)
+    {
+        Directory.CreateDirectory(destination);
+        foreach (var entry in source.EnumerateFileSystemInfos())
+        {
+            var target = Path.Combine(destination, entry.Name);
+            if (entry.LinkTarget is { } link)
+            {
+                File.CreateSymbolicLink(target, link);
+            }
+            else if (entry is DirectoryInfo directory)
+            {
+                Copy(directory, target);
+            }
+            else
+            {
+                File.Copy(entry.FullName, target);
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+using System.Text;
+using OtelPower.Sensors.Procfs;
+
+namespace OtelPower.Sensors.Tests;
+
+public sealed class ProcessStatTests
+{
+    private const string Tail = "S 1 100 100 0 -1 4194560 10 0 0 0 300 100 7 9 20 0 1 0 4242 1048576 100 18446744073709551615";
+
+    [Theory]
+    [InlineData("100 (bash) " + Tail, "bash")]
+    [InlineData("100 (my app (v2)) " + Tail, "my app (v2)")]
+    [InlineData("100 () R 1 2 3 () " + Tail, ") R 1 2 3 (")]
+    [InlineData("100 (two\nlines) " + Tail, "two\nlines")]
+    [InlineData("100 ( ) " + Tail, " ")]
+    [InlineData("100 (a)b)c) " + Tail, "a)b)c")]
+    [InlineData("100 () " + Tail, "")]
+    [InlineData("100 (ünïcødé) " + Tail, "ünïcødé")]
+    public void Comm_with_spaces_parentheses_and_newlines_ends_at_the_last_paren(string line, string comm)
+    {
+        var bytes = Encoding.UTF8.GetBytes(line + "\n");
+        Assert.True(ProcessStat.TryParse(bytes, out var stat));
+        Assert.Equal(comm, stat.DecodeComm(bytes));
+        Assert.Equal(100, stat.Pid);
+        Assert.Equal(1, stat.ParentPid);
+        Assert.Equal(300UL, stat.UserTicks);
+        Assert.Equal(100UL, stat.SystemTicks);
+        Assert.Equal(400UL, stat.CpuTicks); // cutime (7) and cstime (9) are not added
+        Assert.Equal(4242UL, stat.StartTicks);
+        Assert.False(stat.IsKernelThread);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("100 (broken S 1 2")]
+    [InlineData("(nopid) " + Tail)]
+    [InlineData("abc (x) " + Tail)]
+    [InlineData("100 (x) S 1 100")]
+    [InlineData("100 (x) S one 100 100 0 -1 0 10 0 0 0 300 100 7 9 20 0 1 0 4242")]
+    [InlineData("100 (x) S 1 100 100 0 -1 0 10 0 0 0 -3 100 7 9 20 0 1 0 4242")]
+    public void Malformed_lines_are_rejected(string line) =>
+        Assert.False(ProcessStat.TryParse(Encoding.UTF8.GetBytes(line), out _));
+
+    [Theory]
+    [InlineData(2, 0, 0x00208040u)]
+    [InlineData(57, 2, 0x04208060u)]
+    [InlineData(57, 2, 0u)] // an old kernel without PF_KTHREAD in the flags: PPID 2 says it
+    public void Kernel_threads_are_recognised(int pid, int parentPid, uint flags)
+    {
+        var line = $"{pid} (kworker/0:1) I {parentPid} 0 0 0 -1 {flags} 0 0 0 0 0 12 0 0 20 0 1 0 5 0 0 18446744073709551615";
+        Assert.True(ProcessStat.TryParse(Encoding.UTF8.GetBytes(line), out var stat));
+        Assert.True(stat.IsKernelThread);
+    }
+}

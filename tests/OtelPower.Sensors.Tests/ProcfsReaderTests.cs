@@ -1,0 +1,110 @@
+using OtelPower.Sensors.Procfs;
+
+namespace OtelPower.Sensors.Tests;
+
+public sealed class ProcfsReaderTests
+{
+    [Fact]
+    public void Every_well_formed_process_is_read_and_the_rest_skipped()
+    {
+        using var fixture = new FixtureCopy("two-socket");
+        var processes = new ProcfsReader(fixture.Procfs, includeCommandLine: false).ReadProcesses();
+
+        // 104 has a malformed stat line, 105 vanished (no stat file), "self" and "sys" are not pids.
+        Assert.Equal([1, 2, 50, 100, 101, 102, 103, 200, 201], processes.Select(p => p.Key.Pid));
+        var app = processes.Single(p => p.Key.Pid == 100);
+        Assert.Equal("my app (v2)", app.Process.Comm);
+        Assert.Equal("my-app", app.Process.ExecutableName);
+        Assert.Equal(400UL, app.CpuTicks);
+        Assert.Equal(1000UL, app.Key.StartTicks);
+        Assert.Equal(") R 1 2 3 (", processes.Single(p => p.Key.Pid == 101).Process.Comm);
+        Assert.Equal("two\nlines", processes.Single(p => p.Key.Pid == 102).Process.Comm);
+        Assert.Equal("two\nlines", processes.Single(p => p.Key.Pid == 102).Process.ExecutableName); // no exe link: comm
+        Assert.Equal("replaced", processes.Single(p => p.Key.Pid == 103).Process.ExecutableName); // " (deleted)" stripped
+    }
+
+    [Fact]
+    public void Kernel_threads_are_marked_and_named_by_comm()
+    {
+        using var fixture = new FixtureCopy("two-socket");
+        var processes = new ProcfsReader(fixture.Procfs, includeCommandLine: false).ReadProcesses();
+        Assert.True(processes.Single(p => p.Key.Pid == 2).Process.IsKernelThread);
+        Assert.Equal("kworker/0:1-events", processes.Single(p => p.Key.Pid == 50).Process.ExecutableName);
+        Assert.True(processes.Single(p => p.Key.Pid == 50).Process.IsKernelThread);
+        Assert.False(processes.Single(p => p.Key.Pid == 1).Process.IsKernelThread);
+    }
+
+    [Fact]
+    public void Command_lines_are_not_read_unless_opted_in()
+    {
+        using var fixture = new FixtureCopy("two-socket");
+        var withheld = new ProcfsReader(fixture.Procfs, includeCommandLine: false).ReadProcesses();
+        Assert.All(withheld, p => Assert.Null(p.Process.CommandLine));
+
+        var opted = new ProcfsReader(fixture.Procfs, includeCommandLine: true).ReadProcesses();
+        Assert.Equal("secretive --password=hunter2 --token abc", opted.Single(p => p.Key.Pid == 201).Process.CommandLine);
+    }
+
+    [Fact]
+    public void A_process_that_exits_is_dropped_and_its_identity_freed()
+    {
+        using var fixture = new FixtureCopy("two-socket");
+        var reader = new ProcfsReader(fixture.Procfs, includeCommandLine: false);
+        Assert.Contains(reader.ReadProcesses(), p => p.Key.Pid == 201);
+        Directory.Delete(fixture.Path_("proc", "201"), recursive: true);
+
+        Assert.DoesNotContain(reader.ReadProcesses(), p => p.Key.Pid == 201);
+        Assert.Equal(8, reader.CachedProcessCount);
+    }
+
+    [Fact]
+    public void Reused_pid_is_a_new_process_with_a_fresh_identity()
+    {
+        using var fixture = new FixtureCopy("two-socket");
+        var reader = new ProcfsReader(fixture.Procfs, includeCommandLine: false);
+        var before = reader.ReadProcesses().Single(p => p.Key.Pid == 100);
+
+        var stat = File.ReadAllText(fixture.Path_("proc", "100", "stat")).Replace("(my app (v2))", "(newcomer)").Replace(" 1000 10485760", " 5555 10485760");
+        fixture.Write("proc/100/stat", stat);
+        File.Delete(fixture.Path_("proc", "100", "exe"));
+        var after = reader.ReadProcesses().Single(p => p.Key.Pid == 100);
+
+        Assert.NotEqual(before.Key, after.Key);
+        Assert.Equal(5555UL, after.Key.StartTicks);
+        Assert.Equal("newcomer", after.Process.Comm);
+        Assert.Equal("newcomer", after.Process.ExecutableName);
+    }
+
+    [Fact]
+    public void Identity_is_read_once_per_process_lifetime()
+    {
+        using var fixture = new FixtureCopy("two-socket");
+        var reader = new ProcfsReader(fixture.Procfs, includeCommandLine: false);
+        var first = reader.ReadProcesses().Single(p => p.Key.Pid == 100);
+        File.Delete(fixture.Path_("proc", "100", "exe")); // a later exe change is not re-read for the same process
+        var second = reader.ReadProcesses().Single(p => p.Key.Pid == 100);
+        Assert.Same(first.Process, second.Process);
+    }
+
+    [Fact]
+    public void Containers_come_from_the_process_cgroup()
+    {
+        using var fixture = new FixtureCopy("two-socket");
+        var processes = new ProcfsReader(fixture.Procfs, includeCommandLine: false).ReadProcesses();
+        var nginx = processes.Single(p => p.Key.Pid == 200).Process.Container;
+        Assert.NotNull(nginx);
+        Assert.Equal("4f1c2e9b0a7d6c5b4a3928170f6e5d4c3b2a19087f6e5d4c3b2a190876543210", nginx.ContainerId);
+        Assert.Equal("0d8b2c4e-1f3a-4b5c-9d7e-2a4b6c8d0e1f", nginx.PodUid);
+        Assert.Equal("containerd", nginx.Runtime);
+        Assert.Null(processes.Single(p => p.Key.Pid == 100).Process.Container);
+    }
+
+    [Fact]
+    public void Cpu_times_and_count_come_from_proc_stat()
+    {
+        using var fixture = new FixtureCopy("two-socket");
+        var (times, cpus) = new ProcfsReader(fixture.Procfs, includeCommandLine: false).ReadCpu();
+        Assert.Equal(10_000UL, times.TotalTicks);
+        Assert.Equal(4, cpus);
+    }
+}
