@@ -78,6 +78,7 @@ internal sealed class ProcessSeriesPlanner
             }
         }
 
+        PromoteTopProcesses();
         foreach (var state in _processes.Values)
         {
             if (state.Promoted)
@@ -86,7 +87,6 @@ internal sealed class ProcessSeriesPlanner
             }
         }
 
-        PromoteTopProcesses();
         foreach (var (name, executable) in _executables)
         {
             series.Add(new ProcessSeries(null, name, executable.TotalMicrojoules, executable.IntervalMicrojoules));

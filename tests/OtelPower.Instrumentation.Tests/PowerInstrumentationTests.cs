@@ -1,0 +1,162 @@
+using OpenTelemetry.Metrics;
+
+namespace OtelPower.Instrumentation.Tests;
+
+public sealed class PowerInstrumentationTests
+{
+    [Fact]
+    public void Instruments_have_the_contracted_names_units_types_and_attributes()
+    {
+        using var harness = new MetricsHarness();
+        var sequence = new SnapshotSequence();
+        harness.Feed.Publish(sequence.Next(10_000_000, [(100, "web", 4_000_000)]));
+        var metrics = harness.Collect();
+
+        Assert.Equal(
+            ["hw.energy", "hw.host.energy", "hw.host.power", "hw.power", "otelpower.idle.energy", "otelpower.idle.power", "otelpower.process.energy", "otelpower.process.power"],
+            metrics.Keys.Order(StringComparer.Ordinal));
+        foreach (var (name, points) in metrics)
+        {
+            var metric = points[0].Metric;
+            Assert.Equal(name.EndsWith(".energy", StringComparison.Ordinal) ? "J" : "W", metric.Unit);
+            Assert.Equal(name.EndsWith(".energy", StringComparison.Ordinal) ? MetricType.DoubleSum : MetricType.DoubleGauge, metric.MetricType);
+            Assert.Equal("OtelPower", metric.MeterName);
+        }
+
+        var dram = metrics["hw.energy"].Single(p => (string?)p.Attributes["hw.id"] == "intel-rapl:0:2");
+        Assert.Equal("dram-0", dram.Attributes["hw.name"]);
+        Assert.Equal("memory", dram.Attributes["hw.type"]);
+        Assert.Equal("intel-rapl:0", dram.Attributes["hw.parent"]);
+        Assert.Equal(2.0, dram.Value, 9);
+        var package = metrics["hw.energy"].Single(p => (string?)p.Attributes["hw.id"] == "intel-rapl:0");
+        Assert.Equal("cpu", package.Attributes["hw.type"]);
+        Assert.False(package.Attributes.ContainsKey("hw.parent"));
+
+        var host = Assert.Single(metrics["hw.host.energy"]);
+        Assert.Equal(10.0, host.Value, 9);
+        Assert.Equal("rapl", host.Attributes["otelpower.source"]);
+        Assert.Equal(6.0, Assert.Single(metrics["otelpower.idle.energy"]).Value, 9);
+        Assert.Equal(6.0, Assert.Single(metrics["otelpower.idle.power"]).Value, 9);
+    }
+
+    [Fact]
+    public void A_top_process_gets_its_own_series_from_the_next_interval_and_no_joule_is_counted_twice()
+    {
+        using var harness = new MetricsHarness();
+        var sequence = new SnapshotSequence();
+        harness.Feed.Publish(sequence.Next(10_000_000, [(100, "web", 4_000_000)]));
+        var first = harness.Collect()["otelpower.process.energy"];
+        harness.Feed.Publish(sequence.Next(10_000_000, [(100, "web", 3_000_000)]));
+        var second = harness.Collect()["otelpower.process.energy"];
+
+        // Interval 1: web's 4 J are in the executable series; its pid series appears at 0.
+        Assert.Equal(4.0, first.Single(p => !p.Attributes.ContainsKey("process.pid")).Value, 9);
+        var promoted = first.Single(p => p.Attributes.ContainsKey("process.pid"));
+        Assert.Equal(0.0, promoted.Value);
+        Assert.Equal(100L, promoted.Attributes["process.pid"]);
+        Assert.Equal("web", promoted.Attributes["process.executable.name"]);
+
+        // Interval 2: the pid series counts its 3 J; the executable series keeps its 4 J.
+        Assert.Equal(3.0, second.Single(p => p.Attributes.ContainsKey("process.pid")).Value, 9);
+        Assert.Equal(4.0, second.Single(p => !p.Attributes.ContainsKey("process.pid")).Value, 9);
+        Assert.False(promoted.Attributes.ContainsKey("process.command_line"));
+    }
+
+    [Fact]
+    public void Command_line_is_exported_only_when_opted_in()
+    {
+        using var harness = new MetricsHarness(o => o.IncludeCommandLine = true);
+        var sequence = new SnapshotSequence();
+        harness.Feed.Publish(sequence.Next(10_000_000, [(100, "web", 4_000_000)]));
+        var promoted = harness.Collect()["otelpower.process.energy"].Single(p => p.Attributes.ContainsKey("process.pid"));
+        Assert.Equal("secret --token=abc", promoted.Attributes["process.command_line"]);
+    }
+
+    [Fact]
+    public void Kernel_threads_fold_into_one_series()
+    {
+        using var harness = new MetricsHarness(o => o.MaxProcessSeries = 0);
+        var sequence = new SnapshotSequence();
+        harness.Feed.Publish(sequence.Next(10_000_000, [(50, "kworker/0:1-events", 1_000_000), (51, "kworker/1:2-mm_percpu_wq", 2_000_000)], kernel: true));
+        var series = Assert.Single(harness.Collect()["otelpower.process.energy"]);
+        Assert.Equal("[kernel]", series.Attributes["process.executable.name"]);
+        Assert.Equal(3.0, series.Value, 9);
+    }
+
+    [Fact]
+    public void Churning_ten_thousand_pids_never_overflows_and_the_books_balance_at_every_export()
+    {
+        const int Limit = 200;
+        using var harness = new MetricsHarness(o =>
+        {
+            o.CardinalityLimit = Limit;
+            o.MaxProcessSeries = 10;
+            o.MaxExecutableSeries = 20;
+        });
+        var sequence = new SnapshotSequence();
+        var random = new Random(7);
+        var live = new List<(int Pid, string Exe)>();
+        var nextPid = 1000;
+        var lastValueOfEverySeries = new Dictionary<string, double>();
+        var seriesEver = new HashSet<string>();
+        var maxTracked = 0;
+
+        for (var interval = 0; interval < 200; interval++)
+        {
+            // 50 processes start and about as many exit each interval: 10,000 PIDs in all.
+            live.RemoveAll(_ => random.NextDouble() < 0.5);
+            for (var i = 0; i < 50; i++)
+            {
+                live.Add((nextPid++, "job-" + random.Next(0, 40)));
+            }
+
+            var shares = live.Select(p => (p.Pid, p.Exe, (long)random.Next(0, 200_000))).ToList();
+            harness.Feed.Publish(sequence.Next(shares.Sum(s => s.Item3) + random.Next(0, 5_000_000), shares));
+            var metrics = harness.Collect();
+
+            var points = metrics["otelpower.process.energy"];
+            Assert.DoesNotContain(metrics.Values.SelectMany(p => p), p => p.Attributes.ContainsKey("otel.metric.overflow"));
+            foreach (var point in points)
+            {
+                var key = string.Join(",", point.Attributes.OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => $"{a.Key}={a.Value}"));
+                Assert.True(point.Value >= lastValueOfEverySeries.GetValueOrDefault(key), $"series {key} went backwards");
+                lastValueOfEverySeries[key] = point.Value;
+                seriesEver.Add(key);
+            }
+
+            // Every joule is in exactly one series: the last value of every series ever exported, plus idle, is the host.
+            var idle = metrics["otelpower.idle.energy"].Single().Value;
+            Assert.Equal(sequence.HostTotal / 1e6, lastValueOfEverySeries.Values.Sum() + idle, 6);
+            maxTracked = Math.Max(maxTracked, live.Count);
+        }
+
+        Assert.Equal(10_000, nextPid - 1000);
+        Assert.True(seriesEver.Count < Limit, $"{seriesEver.Count} series over a lifetime limit of {Limit}");
+    }
+
+    [Fact]
+    public void State_follows_the_live_processes_so_memory_stays_flat()
+    {
+        var options = new PowerInstrumentationOptions { CardinalityLimit = 200, MaxProcessSeries = 10, MaxExecutableSeries = 20 };
+        var planner = new ProcessSeriesPlanner(options);
+        var sequence = new SnapshotSequence();
+        var nextPid = 1;
+        for (var interval = 0; interval < 500; interval++)
+        {
+            var live = Enumerable.Range(nextPid, 100).Select(pid => (pid, "job", 1_000L)).ToList();
+            nextPid += 100; // every interval a whole new generation: 50,000 PIDs
+            planner.Update(sequence.Next(1_000_000, live));
+            Assert.Equal(100, planner.TrackedProcessCount);
+        }
+
+        Assert.True(planner.PidBudgetSpent);
+        Assert.Equal(200 - 20 - 2, planner.PidSeriesCreated);
+    }
+
+    [Fact]
+    public void Options_that_cannot_fit_the_limit_are_rejected()
+    {
+        var builder = OpenTelemetry.Sdk.CreateMeterProviderBuilder();
+        Assert.Throws<ArgumentException>(() => builder.AddPowerInstrumentation(new OtelPower.Attribution.AttributionFeed(), o => o.CardinalityLimit = 50));
+    }
+}
