@@ -35,6 +35,7 @@ public sealed class AgentEndToEndTests
         {
             // Each step: 10 J package (wrapping in step 2), 2 J dram, 6 J core and 20 J psys (neither added),
             // 400 host ticks of which web uses 100 and db 50 while they live.
+            tree.BeginStep();
             package = (package + 10_000_000) % max;
             dram += 2_000_000;
             core += 6_000_000;
@@ -65,6 +66,8 @@ public sealed class AgentEndToEndTests
                     tree.WriteProcess(400, "newbie", newbie += 40, startTicks: 40);
                     break;
             }
+
+            tree.CommitStep();
         }
 
         var lines = new List<JsonElement>();
@@ -142,7 +145,7 @@ public sealed class AgentEndToEndTests
         var tree = new SyntheticHostTree(directory.Path);
         tree.WriteCpu(busyTicks: 0, idleTicks: 10_000, cpuCount: 2);
         tree.WriteZone("intel-rapl:0", "package-0", 1_000);
-        var energyFile = Path.Combine(tree.Sysfs, "class", "powercap", "intel-rapl:0", "energy_uj");
+        var energyFile = Path.Combine(tree.Sysfs, "class", "powercap", "intel-rapl:0", "energy_uj"); // through the current link
 
         // Tests run as root, for whom chmod denies nothing; .NET reports a directory as access denied,
         // the same error a non-root reader of energy_uj gets since CVE-2020-8694.

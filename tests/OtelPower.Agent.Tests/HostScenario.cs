@@ -36,6 +36,7 @@ internal sealed class HostScenario : IDisposable
 
     public void Step()
     {
+        Tree.BeginStep();
         Tree.WriteEnergy("intel-rapl:0", _package += 10_000_000);
         Tree.WriteEnergy("intel-rapl:0:0", _dram += 2_000_000);
         _total += 400;
@@ -43,6 +44,7 @@ internal sealed class HostScenario : IDisposable
         Tree.WriteCpu(_busy, _total - _busy, cpuCount: 4);
         Tree.WriteProcess(100, "web", _web += 100, startTicks: 10);
         Tree.WriteProcess(200, "db", _db += 50, startTicks: 20);
+        Tree.CommitStep();
         Steps++;
     }
 

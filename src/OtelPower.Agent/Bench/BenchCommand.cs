@@ -71,14 +71,15 @@ internal static class BenchCommand
             }
 
             var sampler = new HostSampler(
-                new SensorOptions { ProcfsRoot = tree.Procfs, SysfsRoot = tree.Sysfs },
+                new SensorOptions { ProcfsRoot = tree.Procfs, SysfsRoot = tree.Sysfs, CgroupfsRoot = null },
                 TimeProvider.System,
                 NullLogger<HostSampler>.Instance);
             var ledger = new EnergyLedger();
             var feed = new AttributionFeed();
 
-            // Warm up: JIT, identity cache, tiered compilation.
-            for (var i = 0; i < 20; i++)
+            // Warm up as long as we measure: the identity cache fills on the first sample, and tiered
+            // compilation rejits hot methods on background threads that TotalProcessorTime also counts.
+            for (var i = 0; i < samples; i++)
             {
                 SampleOnce(sampler, ledger, feed);
             }

@@ -1,34 +1,71 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 
 namespace OtelPower.Agent.Bench;
 
 /// <summary>
 /// Writes a procfs and sysfs tree that the agent can read like a real host: RAPL zones, /proc/stat and
 /// /proc/PID/stat files. The bench command measures against it; end-to-end tests advance it between
-/// samples. Files are replaced atomically (write, then rename), so a reader never sees half a file.
+/// samples. A step of several files becomes visible at once: <see cref="BeginStep"/> copies the tree to a
+/// new generation directory, the writes go there, and <see cref="CommitStep"/> swaps the <c>current</c>
+/// symbolic link in one rename, so a sample never sees half a step.
 /// </summary>
-internal sealed class SyntheticHostTree
+internal sealed partial class SyntheticHostTree
 {
     public const ulong PackageRangeMicrojoules = 262_143_328_850;
+
+    private string _writeRoot;
+    private int _generation;
 
     public SyntheticHostTree(string root)
     {
         Root = root;
-        Procfs = Path.Combine(root, "proc");
-        Sysfs = Path.Combine(root, "sys");
-        Directory.CreateDirectory(Procfs);
-        Directory.CreateDirectory(Path.Combine(Sysfs, "class", "powercap"));
+        _writeRoot = Path.Combine(root, "gen-0");
+        Directory.CreateDirectory(Path.Combine(_writeRoot, "proc"));
+        Directory.CreateDirectory(Path.Combine(_writeRoot, "sys", "class", "powercap"));
+        File.CreateSymbolicLink(Path.Combine(root, "current"), "gen-0");
+        Procfs = Path.Combine(root, "current", "proc");
+        Sysfs = Path.Combine(root, "current", "sys");
     }
 
     public string Root { get; }
 
+    /// <summary>What the agent reads (through the <c>current</c> link).</summary>
     public string Procfs { get; }
 
     public string Sysfs { get; }
 
+    private string WriteProcfs => Path.Combine(_writeRoot, "proc");
+
+    private string WriteSysfs => Path.Combine(_writeRoot, "sys");
+
+    /// <summary>Starts a step: later writes go to a copy that readers do not see until <see cref="CommitStep"/>.</summary>
+    public void BeginStep()
+    {
+        var next = Path.Combine(Root, "gen-" + (++_generation).ToString(CultureInfo.InvariantCulture));
+        CopyTree(new DirectoryInfo(_writeRoot), next);
+        _writeRoot = next;
+    }
+
+    /// <summary>Makes the step visible at once: rename() of a new link over <c>current</c> is atomic.</summary>
+    public void CommitStep()
+    {
+        var link = Path.Combine(Root, "current.next");
+        File.CreateSymbolicLink(link, Path.GetFileName(_writeRoot));
+
+        // rename(2), not File.Move: .NET follows the link to a directory and refuses to move it as a file.
+        if (Rename(link, Path.Combine(Root, "current")) != 0)
+        {
+            throw new IOException($"rename {link}: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Rename(string from, string to);
+
     public void WriteZone(string id, string name, ulong energyMicrojoules, ulong maxRangeMicrojoules = PackageRangeMicrojoules)
     {
-        var zone = Path.Combine(Sysfs, "class", "powercap", id);
+        var zone = Path.Combine(WriteSysfs, "class", "powercap", id);
         Directory.CreateDirectory(zone);
         WriteAtomically(Path.Combine(zone, "name"), name + "\n");
         WriteAtomically(Path.Combine(zone, "max_energy_range_uj"), maxRangeMicrojoules.ToString(CultureInfo.InvariantCulture) + "\n");
@@ -36,7 +73,7 @@ internal sealed class SyntheticHostTree
     }
 
     public void WriteEnergy(string id, ulong energyMicrojoules) =>
-        WriteAtomically(Path.Combine(Sysfs, "class", "powercap", id, "energy_uj"), energyMicrojoules.ToString(CultureInfo.InvariantCulture) + "\n");
+        WriteAtomically(Path.Combine(WriteSysfs, "class", "powercap", id, "energy_uj"), energyMicrojoules.ToString(CultureInfo.InvariantCulture) + "\n");
 
     /// <summary>Writes /proc/stat with the busy ticks as user time, spread evenly over <paramref name="cpuCount"/> CPUs.</summary>
     public void WriteCpu(ulong busyTicks, ulong idleTicks, int cpuCount)
@@ -50,13 +87,13 @@ internal sealed class SyntheticHostTree
         lines.Add("intr 0");
         lines.Add("ctxt 0");
         lines.Add("btime 1764000000");
-        WriteAtomically(Path.Combine(Procfs, "stat"), string.Join('\n', lines) + "\n");
+        WriteAtomically(Path.Combine(WriteProcfs, "stat"), string.Join('\n', lines) + "\n");
     }
 
     /// <summary>Writes /proc/PID/stat with utime = <paramref name="cpuTicks"/> and stime = 0, and an exe link.</summary>
     public void WriteProcess(int pid, string comm, ulong cpuTicks, ulong startTicks, int parentPid = 1, string? commandLine = null)
     {
-        var directory = Path.Combine(Procfs, pid.ToString(CultureInfo.InvariantCulture));
+        var directory = Path.Combine(WriteProcfs, pid.ToString(CultureInfo.InvariantCulture));
         var isNew = !Directory.Exists(directory);
         Directory.CreateDirectory(directory);
         var fields = string.Join(' ', new[]
@@ -76,7 +113,7 @@ internal sealed class SyntheticHostTree
 
     public void RemoveProcess(int pid)
     {
-        var directory = Path.Combine(Procfs, pid.ToString(CultureInfo.InvariantCulture));
+        var directory = Path.Combine(WriteProcfs, pid.ToString(CultureInfo.InvariantCulture));
         if (Directory.Exists(directory))
         {
             Directory.Delete(directory, recursive: true);
@@ -85,6 +122,27 @@ internal sealed class SyntheticHostTree
 
     private static string CpuLine(string label, ulong busyTicks, ulong idleTicks) =>
         string.Create(CultureInfo.InvariantCulture, $"{label} {busyTicks} 0 0 {idleTicks} 0 0 0 0 0 0");
+
+    private static void CopyTree(DirectoryInfo source, string destination)
+    {
+        Directory.CreateDirectory(destination);
+        foreach (var entry in source.EnumerateFileSystemInfos())
+        {
+            var target = Path.Combine(destination, entry.Name);
+            if (entry.LinkTarget is { } link)
+            {
+                File.CreateSymbolicLink(target, link);
+            }
+            else if (entry is DirectoryInfo directory)
+            {
+                CopyTree(directory, target);
+            }
+            else
+            {
+                File.Copy(entry.FullName, target);
+            }
+        }
+    }
 
     private static void WriteAtomically(string path, string contents)
     {

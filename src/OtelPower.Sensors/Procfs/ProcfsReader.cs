@@ -21,7 +21,7 @@ public sealed class ProcfsReader
     private readonly bool _includeCommandLine;
     private readonly bool _readContainers;
     private readonly Dictionary<ProcessKey, CachedIdentity> _identities = [];
-    private readonly Dictionary<int, string> _statPaths = [];
+    private readonly Dictionary<int, byte[]> _statPaths = []; // NUL-terminated UTF-8 paths for RawFileReader
     private readonly Dictionary<string, ContainerIdentity?> _containersByCgroup = new(StringComparer.Ordinal);
     private readonly List<ProcessCpuReading> _readings = [];
     private byte[] _buffer = new byte[4096];
@@ -109,14 +109,10 @@ public sealed class ProcfsReader
     {
         reading = default;
         ref var statPath = ref CollectionsMarshal.GetValueRefOrAddDefault(_statPaths, pid, out _);
-        statPath ??= Path.Combine(ProcfsRoot, pid.ToString(CultureInfo.InvariantCulture), "stat");
+        statPath ??= Encoding.UTF8.GetBytes(Path.Combine(ProcfsRoot, pid.ToString(CultureInfo.InvariantCulture), "stat") + "\0");
 
-        int length;
-        try
-        {
-            length = ReadWhole(statPath);
-        }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        // A stat line is under 1 KiB even with a 64-byte comm; a longer one is malformed and fails to parse.
+        if (!RawFileReader.TryRead(statPath, _buffer, out var length))
         {
             return false; // exited between listing and reading (ENOENT, ESRCH): normal, not an error
         }
