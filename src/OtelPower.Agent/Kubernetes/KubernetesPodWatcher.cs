@@ -34,7 +34,8 @@ internal sealed partial class KubernetesPodWatcher : BackgroundService
     private readonly ILogger<KubernetesPodWatcher> logger;
 
     private int consecutiveFailures;
-    private long lastFailureLogTimestamp;
+    private long? lastWarningTimestamp;
+    private bool warnedSinceRecovery;
 
     public KubernetesPodWatcher(IOptions<KubernetesOptions> options, PodMetadataCache cache, TimeProvider timeProvider, ILogger<KubernetesPodWatcher> logger)
     {
@@ -117,11 +118,13 @@ internal sealed partial class KubernetesPodWatcher : BackgroundService
         V1PodList list = response.Body;
         IList<V1Pod> pods = list?.Items ?? [];
         cache.Replace(pods);
-        if (consecutiveFailures > 0)
+        if (warnedSinceRecovery)
         {
             LogApiReachableAgain(logger, consecutiveFailures);
-            consecutiveFailures = 0;
+            warnedSinceRecovery = false;
         }
+
+        consecutiveFailures = 0;
 
         LogListed(logger, pods.Count, nodeName, list?.Metadata?.ResourceVersion);
         return list?.Metadata?.ResourceVersion ?? string.Empty;
@@ -229,13 +232,16 @@ internal sealed partial class KubernetesPodWatcher : BackgroundService
         return (WatchEnd.Closed, resourceVersion);
     }
 
+    // Warnings are limited by time, not by streak: a watch refused right after every successful list (RBAC
+    // without "watch") must not warn every ResyncBackoff either.
     private void RecordFailure(Exception e)
     {
         consecutiveFailures++;
         long now = timeProvider.GetTimestamp();
-        if (consecutiveFailures == 1 || timeProvider.GetElapsedTime(lastFailureLogTimestamp, now) >= FailureLogInterval)
+        if (lastWarningTimestamp is not { } last || timeProvider.GetElapsedTime(last, now) >= FailureLogInterval)
         {
-            lastFailureLogTimestamp = now;
+            lastWarningTimestamp = now;
+            warnedSinceRecovery = true;
             LogApiUnreachable(logger, consecutiveFailures, options.ResyncBackoff, e);
         }
         else
@@ -262,7 +268,7 @@ internal sealed partial class KubernetesPodWatcher : BackgroundService
     [LoggerMessage(Level = LogLevel.Debug, Message = "Skipped a pod watch event that could not be read.")]
     private static partial void LogUndecodableEvent(ILogger logger, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Kubernetes API unreachable ({FailureCount} failures in a row); keeping the last known pods and retrying every {Backoff}.")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kubernetes API unreachable ({FailureCount} failures in a row); keeping the last known pods, retrying every {Backoff}, warning again in 5 minutes at the earliest.")]
     private static partial void LogApiUnreachable(ILogger logger, int failureCount, TimeSpan backoff, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Kubernetes API still unreachable ({FailureCount} failures in a row): {Reason}")]
