@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OtelPower.Agent.Exporters;
+using OtelPower.Agent.Kubernetes;
 using OtelPower.Agent.Sampling;
 using OtelPower.Agent.Telemetry;
 using OtelPower.Attribution;
@@ -73,6 +74,14 @@ internal static class AgentHost
         builder.Services.AddSingleton(feed);
         builder.Services.AddHostedService<SnapshotWriterService>();
         builder.Services.AddHostedService<SamplingService>();
+        builder.Services.AddKubernetesPodMetadata();
+        builder.Services.Configure<KubernetesOptions>(kubernetes =>
+        {
+            kubernetes.Enabled = options.Kubernetes || KubernetesOptions.RunningInCluster;
+            kubernetes.NodeName = string.IsNullOrEmpty(options.NodeName) ? null : options.NodeName;
+            kubernetes.KubeconfigPath = string.IsNullOrEmpty(options.Kubeconfig) ? null : options.Kubeconfig;
+            kubernetes.PodLabels = options.PodLabelKeys;
+        });
         AddLocalWriters(builder.Services, options);
         if (options.ExportsMetrics)
         {

@@ -23,6 +23,18 @@ public sealed class AgentOptions
 
     public string Sysfs { get; set; } = "/sys";
 
+    /// <summary>The cgroup root containers are measured under; empty turns container measurement off.</summary>
+    public string Cgroupfs { get; set; } = "/sys/fs/cgroup";
+
+    /// <summary>Name containers from the Kubernetes API (on automatically inside a pod).</summary>
+    public bool Kubernetes { get; set; }
+
+    /// <summary>kubeconfig for --kubernetes outside a cluster; else in-cluster config, else ~/.kube/config.</summary>
+    public string? Kubeconfig { get; set; }
+
+    /// <summary>Comma-separated pod label keys copied to attributes as k8s.pod.label.KEY.</summary>
+    public string? PodLabels { get; set; }
+
     /// <summary>Seconds between samples; fractions allowed.</summary>
     public double Interval { get; set; } = 1.0;
 
@@ -61,6 +73,9 @@ public sealed class AgentOptions
     /// <summary>Node name for k8s.node.name; NODE_NAME is read when unset.</summary>
     public string? NodeName { get; set; }
 
+    public IReadOnlyList<string> PodLabelKeys =>
+        (PodLabels ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
     public bool ExportsMetrics => ExporterNames.Contains(OtlpExporter) || ExporterNames.Contains(PrometheusExporter);
 
     public TimeSpan SamplingInterval => TimeSpan.FromSeconds(Interval);
@@ -75,6 +90,7 @@ public sealed class AgentOptions
     {
         ProcfsRoot = Procfs,
         SysfsRoot = Sysfs,
+        CgroupfsRoot = string.IsNullOrWhiteSpace(Cgroupfs) ? null : Cgroupfs,
         IncludeCommandLine = IncludeCmdline,
         Estimator = Estimator,
     };

@@ -22,6 +22,7 @@ internal sealed class CommandLine
     [
         new("--procfs", "Procfs", OptionValueKind.Path, "PATH", "procfs root to read CPU time from (default /proc)"),
         new("--sysfs", "Sysfs", OptionValueKind.Path, "PATH", "sysfs root to read powercap RAPL from (default /sys)"),
+        new("--cgroupfs", "Cgroupfs", OptionValueKind.Path, "PATH", "cgroup root to measure containers under (default /sys/fs/cgroup)"),
         new("--interval", "Interval", OptionValueKind.Number, "SECONDS", "time between samples, fractions allowed (default 1)"),
         new("--exporter", "Exporter", OptionValueKind.List, "LIST", "console, json, otlp, prometheus; comma-separated or repeated (default console)"),
         new("--output", "Output", OptionValueKind.Path, "FILE", "append json lines to FILE instead of stdout"),
@@ -31,6 +32,9 @@ internal sealed class CommandLine
         new("--otlp-protocol", "OtlpProtocol", OptionValueKind.Text, "PROTOCOL", "grpc or http/protobuf (default: OTEL_EXPORTER_OTLP_PROTOCOL, else grpc)"),
         new("--prometheus-port", "PrometheusPort", OptionValueKind.WholeNumber, "PORT", "port of the Prometheus endpoint /metrics (default 9464)"),
         new("--node-name", "NodeName", OptionValueKind.Text, "NAME", "this node's name for k8s.node.name (default: NODE_NAME)"),
+        new("--kubernetes", "Kubernetes", OptionValueKind.Flag, "", "name containers from the Kubernetes API (automatic inside a pod)"),
+        new("--kubeconfig", "Kubeconfig", OptionValueKind.Path, "PATH", "kubeconfig for --kubernetes outside a cluster"),
+        new("--pod-label", "PodLabels", OptionValueKind.List, "KEY", "copy this pod label to attributes (repeatable)"),
         new("--include-cmdline", "IncludeCmdline", OptionValueKind.Flag, "", "read and export command lines (off: they often hold secrets)"),
     ];
 

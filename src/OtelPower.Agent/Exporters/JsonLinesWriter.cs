@@ -96,12 +96,62 @@ internal sealed class JsonLinesWriter : ISnapshotWriter, IDisposable
             }
 
             json.WriteNumber("cpu_s", (double)process.IntervalCpuTicks / snapshot.ClockTicksPerSecond);
+            WriteWorkload(json, process.Process.Container, snapshot.MetadataOf(process.Process.Container));
             WriteEnergy(json, process.Energy);
             json.WriteEndObject();
         }
 
         json.WriteEndArray();
+
+        // Containers and pods are measured from their cgroups, exited members included (README: containers).
+        json.WriteStartArray("containers");
+        foreach (var container in snapshot.Containers)
+        {
+            json.WriteStartObject();
+            WriteWorkload(json, container.Container, container.Metadata);
+            json.WriteString("runtime", container.Container.Runtime);
+            json.WriteNumber("cpu_s", container.IntervalCpuMicroseconds / 1e6);
+            WriteEnergy(json, container.Energy);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+        json.WriteStartArray("pods");
+        foreach (var pod in snapshot.Pods)
+        {
+            json.WriteStartObject();
+            json.WriteString("k8s_pod_uid", pod.PodUid);
+            WriteIfKnown(json, "k8s_pod_name", pod.PodName);
+            WriteIfKnown(json, "k8s_namespace_name", pod.Namespace);
+            WriteEnergy(json, pod.Energy);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
         json.WriteEndObject();
+    }
+
+    /// <summary>The container and Kubernetes keys, each only when known.</summary>
+    private static void WriteWorkload(Utf8JsonWriter json, ContainerIdentity? container, ContainerMetadata? metadata)
+    {
+        if (container is null)
+        {
+            return;
+        }
+
+        json.WriteString("container_id", container.ContainerId);
+        WriteIfKnown(json, "k8s_pod_uid", container.PodUid);
+        WriteIfKnown(json, "k8s_pod_name", metadata?.PodName);
+        WriteIfKnown(json, "k8s_namespace_name", metadata?.Namespace);
+        WriteIfKnown(json, "k8s_container_name", metadata?.ContainerName);
+    }
+
+    private static void WriteIfKnown(Utf8JsonWriter json, string name, string? value)
+    {
+        if (!string.IsNullOrEmpty(value))
+        {
+            json.WriteString(name, value);
+        }
     }
 
     private static void WriteTally(Utf8JsonWriter json, string name, EnergyTally tally)

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OtelPower.Agent.Kubernetes;
 using OtelPower.Attribution;
 using OtelPower.Sensors;
 
@@ -18,9 +19,11 @@ internal sealed partial class SamplingService : BackgroundService
     private readonly TimeProvider _timeProvider;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger<SamplingService> _logger;
+    private readonly PodMetadataCache _pods;
 
     public SamplingService(
         HostSampler sampler,
+        PodMetadataCache pods,
         EnergyLedger ledger,
         AttributionFeed feed,
         AgentOptions options,
@@ -29,6 +32,7 @@ internal sealed partial class SamplingService : BackgroundService
         ILogger<SamplingService> logger)
     {
         _sampler = sampler;
+        _pods = pods;
         _ledger = ledger;
         _feed = feed;
         _options = options;
@@ -64,7 +68,8 @@ internal sealed partial class SamplingService : BackgroundService
     {
         try
         {
-            var snapshot = _ledger.Record(_sampler.Sample());
+            // Names as the Kubernetes API knows them now; ids from cgroups flow even while it is unreachable.
+            var snapshot = _ledger.Record(_sampler.Sample(_pods.Current));
             if (snapshot is not null)
             {
                 _feed.Publish(snapshot);
