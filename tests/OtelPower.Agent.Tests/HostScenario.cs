@@ -32,7 +32,7 @@ internal sealed class HostScenario : IDisposable
     public int Steps { get; private set; }
 
     public string[] AgentArguments(params string[] more) =>
-        ["--procfs", Tree.Procfs, "--sysfs", Tree.Sysfs, "--interval", "0.5", .. more];
+        ["--procfs", Tree.Procfs, "--sysfs", Tree.Sysfs, "--cgroupfs", Tree.Cgroupfs, "--interval", "0.5", .. more];
 
     public void Step()
     {

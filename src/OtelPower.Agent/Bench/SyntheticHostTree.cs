@@ -23,9 +23,12 @@ internal sealed partial class SyntheticHostTree
         _writeRoot = Path.Combine(root, "gen-0");
         Directory.CreateDirectory(Path.Combine(_writeRoot, "proc"));
         Directory.CreateDirectory(Path.Combine(_writeRoot, "sys", "class", "powercap"));
+        Directory.CreateDirectory(Path.Combine(_writeRoot, "cgroup"));
+        File.WriteAllText(Path.Combine(_writeRoot, "cgroup", "cgroup.controllers"), "cpu memory pids\n"); // a cgroup v2 root
         File.CreateSymbolicLink(Path.Combine(root, "current"), "gen-0");
         Procfs = Path.Combine(root, "current", "proc");
         Sysfs = Path.Combine(root, "current", "sys");
+        Cgroupfs = Path.Combine(root, "current", "cgroup");
     }
 
     public string Root { get; }
@@ -34,6 +37,8 @@ internal sealed partial class SyntheticHostTree
     public string Procfs { get; }
 
     public string Sysfs { get; }
+
+    public string Cgroupfs { get; }
 
     private string WriteProcfs => Path.Combine(_writeRoot, "proc");
 
@@ -91,7 +96,7 @@ internal sealed partial class SyntheticHostTree
     }
 
     /// <summary>Writes /proc/PID/stat with utime = <paramref name="cpuTicks"/> and stime = 0, and an exe link.</summary>
-    public void WriteProcess(int pid, string comm, ulong cpuTicks, ulong startTicks, int parentPid = 1, string? commandLine = null)
+    public void WriteProcess(int pid, string comm, ulong cpuTicks, ulong startTicks, int parentPid = 1, string? commandLine = null, string cgroupPath = "/user.slice")
     {
         var directory = Path.Combine(WriteProcfs, pid.ToString(CultureInfo.InvariantCulture));
         var isNew = !Directory.Exists(directory);
@@ -108,7 +113,16 @@ internal sealed partial class SyntheticHostTree
         {
             WriteAtomically(Path.Combine(directory, "cmdline"), (commandLine ?? comm).Replace(' ', '\0') + "\0");
             File.CreateSymbolicLink(Path.Combine(directory, "exe"), "/usr/bin/" + comm);
+            WriteAtomically(Path.Combine(directory, "cgroup"), "0::" + cgroupPath + "\n");
         }
+    }
+
+    /// <summary>Writes a cgroup v2 <c>cpu.stat</c> at <paramref name="cgroupPath"/> (e.g. a container's scope).</summary>
+    public void WriteCgroupCpu(string cgroupPath, ulong usageMicroseconds)
+    {
+        var directory = Path.Combine(_writeRoot, "cgroup", cgroupPath.TrimStart('/'));
+        Directory.CreateDirectory(directory);
+        WriteAtomically(Path.Combine(directory, "cpu.stat"), string.Create(CultureInfo.InvariantCulture, $"usage_usec {usageMicroseconds}\nuser_usec {usageMicroseconds}\nsystem_usec 0\n"));
     }
 
     public void RemoveProcess(int pid)

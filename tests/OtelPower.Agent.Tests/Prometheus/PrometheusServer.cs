@@ -28,7 +28,7 @@ internal sealed class PrometheusServer : IAsyncDisposable
 
     public int Port { get; }
 
-    public static async Task<PrometheusServer> StartAsync(int scrapePort)
+    public static async Task<PrometheusServer> StartAsync(int scrapePort, string scrapeInterval = "1s")
     {
         Assert.True(File.Exists(Binary), $"{Binary} is missing: install Debian's prometheus package (.ci/run does)");
         var directory = new TemporaryDirectory();
@@ -36,8 +36,8 @@ internal sealed class PrometheusServer : IAsyncDisposable
         var config = Path.Combine(directory.Path, "prometheus.yml");
         await File.WriteAllTextAsync(config, $"""
             global:
-              scrape_interval: 1s
-              scrape_timeout: 900ms
+              scrape_interval: {scrapeInterval}
+              scrape_timeout: 400ms
             scrape_configs:
               - job_name: otelpower-agent
                 static_configs:
