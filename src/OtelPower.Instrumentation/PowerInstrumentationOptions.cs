@@ -1,3 +1,5 @@
+using OtelPower.Attribution;
+
 namespace OtelPower.Instrumentation;
 
 /// <summary>Knobs of the OtelPower instruments. See CARDINALITY.md for how the series are bounded.</summary>
@@ -14,6 +16,13 @@ public sealed class PowerInstrumentationOptions
 
     /// <summary>The SDK's per-instrument limit (a lifetime budget under cumulative temporality), set by a View.</summary>
     public int CardinalityLimit { get; set; } = 2000;
+
+    /// <summary>
+    /// For an application that meters itself: when set, only processes it accepts are exported, each with its
+    /// own series from first sight; all others are left out of <c>otelpower.process.*</c> (host, zone and idle
+    /// series are unchanged). Keep it to a handful of processes: each accepted process is a series.
+    /// </summary>
+    public Func<ProcessIdentity, bool>? ProcessFilter { get; set; }
 
     /// <summary>Add <c>process.command_line</c>. Off by default: command lines carry secrets and blow up series sizes.</summary>
     public bool IncludeCommandLine { get; set; }

@@ -47,9 +47,15 @@ internal sealed class ProcessSeriesPlanner
         var series = new List<ProcessSeries>();
         foreach (var process in snapshot.Processes)
         {
+            if (_options.ProcessFilter is { } filter && !filter(process.Process))
+            {
+                continue;
+            }
+
             if (!_processes.TryGetValue(process.Key, out var state))
             {
-                state = new ProcessState();
+                // A filtered set is small by the caller's choice: each accepted process has its series from the start.
+                state = new ProcessState { Promoted = _options.ProcessFilter is not null };
                 _processes[process.Key] = state;
             }
 
@@ -107,7 +113,7 @@ internal sealed class ProcessSeriesPlanner
             promoted += state.Promoted ? 1 : 0;
         }
 
-        if (promoted >= _options.MaxProcessSeries || PidBudgetSpent)
+        if (_options.ProcessFilter is not null || promoted >= _options.MaxProcessSeries || PidBudgetSpent)
         {
             return;
         }

@@ -160,3 +160,21 @@ public sealed class PowerInstrumentationTests
         Assert.Throws<ArgumentException>(() => builder.AddPowerInstrumentation(new OtelPower.Attribution.AttributionFeed(), o => o.CardinalityLimit = 50));
     }
 }
+
+public sealed class ProcessFilterTests
+{
+    [Fact]
+    public void An_application_metering_itself_exports_only_its_own_process_from_the_first_joule()
+    {
+        using var harness = new MetricsHarness(o => o.ProcessFilter = p => p.Pid == 42);
+        var sequence = new SnapshotSequence();
+        harness.Feed.Publish(sequence.Next(10_000_000, [(42, "shop-api", 2_000_000), (7, "other", 5_000_000)]));
+        harness.Feed.Publish(sequence.Next(10_000_000, [(42, "shop-api", 1_000_000), (7, "other", 5_000_000)]));
+
+        var metrics = harness.Collect();
+        var own = Assert.Single(metrics["otelpower.process.energy"]);
+        Assert.Equal(42L, own.Attributes["process.pid"]);
+        Assert.Equal(3.0, own.Value, 9);
+        Assert.Equal(20.0, Assert.Single(metrics["hw.host.energy"]).Value, 9);
+    }
+}
