@@ -25,14 +25,7 @@ internal sealed class AgentProcess : IAsyncDisposable
             var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
             var framework = testOutput.Name;
             var configuration = testOutput.Parent!.Name;
-            var root = testOutput;
-            while (root is not null && !File.Exists(Path.Combine(root.FullName, "OtelPower.sln")))
-            {
-                root = root.Parent;
-            }
-
-            Assert.NotNull(root);
-            var path = Path.Combine(root.FullName, "src", "OtelPower.Agent", "bin", configuration, framework, "otelpower.dll");
+            var path = Deployment.Tests.RepositoryRoot.Combine("src", "OtelPower.Agent", "bin", configuration, framework, "otelpower.dll");
             Assert.True(File.Exists(path), $"agent not built at {path}");
             return path;
         }
