@@ -29,7 +29,7 @@ public sealed class AgentEndToEndTests
         tree.WriteProcess(300, "idler", 5, startTicks: 30);
 
         await using var agent = AgentProcess.Start(
-            ["--procfs", tree.Procfs, "--sysfs", tree.Sysfs, "--exporter", "json", "--interval", "0.5", "--samples", "5"]);
+            ["--procfs", tree.Procfs, "--sysfs", tree.Sysfs, "--cgroupfs", "", "--exporter", "json", "--interval", "0.5"]);
 
         void Advance(int step)
         {
@@ -70,20 +70,16 @@ public sealed class AgentEndToEndTests
             tree.CommitStep();
         }
 
-        var lines = new List<JsonElement>();
-        for (var k = 1; k <= 5; k++)
+        // lines[0]: an interval before any step; lines[k]: the line that first shows step k (steps are
+        // atomic and the next one waits for it, so that line's interval holds exactly step k).
+        var lines = new List<JsonElement> { JsonDocument.Parse(await agent.ReadLineAsync(LineTimeout)).RootElement.Clone() };
+        for (var k = 1; k <= 4; k++)
         {
-            var line = await agent.ReadLineAsync(LineTimeout);
-            lines.Add(JsonDocument.Parse(line).RootElement.Clone());
-            if (k < 5)
-            {
-                Advance(k);
-            }
+            Advance(k);
+            lines.Add(await agent.ReadUntilHostEnergyAsync(12.0 * k, LineTimeout));
         }
 
-        Assert.Equal(0, await agent.WaitForExitAsync(TimeSpan.FromSeconds(30)));
-
-        // Line 1 is the interval before the first advance: nothing happened.
+        // The first line is an interval before the first step: nothing happened.
         Assert.Equal(0.0, Host(lines[0]));
         Assert.Empty(lines[0].GetProperty("processes").EnumerateArray());
 
@@ -204,5 +200,58 @@ public sealed class AgentEndToEndTests
         }
 
         return null;
+    }
+}
+
+/// <summary>The console exporter and configuration from the environment, on the built agent.</summary>
+public sealed class AgentConsoleAndConfigurationTests
+{
+    [Fact]
+    public async Task Console_view_shows_source_host_zones_and_top_processes()
+    {
+        using var host = new HostScenario();
+        await using var agent = AgentProcess.Start(host.AgentArguments("--exporter", "console", "--samples", "3", "--top", "1"));
+        using var stop = new CancellationTokenSource();
+        var busy = Task.Run(async () =>
+        {
+            // A busy host: web uses twice db's CPU in every interval.
+            while (!stop.IsCancellationRequested)
+            {
+                host.Step();
+                await Task.Delay(100);
+            }
+        });
+        var text = await agent.ReadToEndAsync(TimeSpan.FromSeconds(60));
+        await stop.CancelAsync();
+        await busy;
+
+        Assert.Equal(0, await agent.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("source: rapl (measured)", text, StringComparison.Ordinal);
+        Assert.Contains("package-0", text, StringComparison.Ordinal);
+        Assert.Contains("dram-0", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("\u001b[", text, StringComparison.Ordinal); // no redraw codes into a pipe
+        var lastBlock = text[text.LastIndexOf("OtelPower ", StringComparison.Ordinal)..];
+        Assert.Contains("web", lastBlock, StringComparison.Ordinal); // the top process by power
+        Assert.DoesNotContain(" db ", lastBlock, StringComparison.Ordinal); // --top 1
+    }
+
+    [Fact]
+    public async Task Environment_values_are_validated_like_options()
+    {
+        await using var agent = AgentProcess.Start(["--samples", "1"], new Dictionary<string, string> { ["OTELPOWER_INTERVAL"] = "0" });
+        Assert.Equal(2, await agent.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("--interval", agent.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Taken_prometheus_port_is_a_clear_error_not_a_crash()
+    {
+        using var host = new HostScenario();
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Any, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await using var agent = AgentProcess.Start(host.AgentArguments("--exporter", "prometheus", "--prometheus-port", port));
+        Assert.Equal(1, await agent.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("could not start", agent.StandardError, StringComparison.Ordinal);
     }
 }

@@ -106,6 +106,37 @@ internal sealed class AgentProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Every stdout line until the agent closes it.</summary>
+    public async Task<string> ReadToEndAsync(TimeSpan timeout)
+    {
+        using var cancellation = new CancellationTokenSource(timeout);
+        var text = new StringBuilder();
+        await foreach (var line in _lines.Reader.ReadAllAsync(cancellation.Token))
+        {
+            text.AppendLine(line);
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>Reads JSON lines until one reports <paramref name="joules"/> of cumulative host energy, and returns it.</summary>
+    public async Task<System.Text.Json.JsonElement> ReadUntilHostEnergyAsync(double joules, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            var remaining = deadline - DateTime.UtcNow;
+            Assert.True(remaining > TimeSpan.Zero, $"no JSON line reported {joules} J of host energy in time; stderr:\n{StandardError}");
+            var line = System.Text.Json.JsonDocument.Parse(await ReadLineAsync(remaining)).RootElement.Clone();
+            var host = line.GetProperty("host").GetProperty("energy_j").GetDouble();
+            Assert.True(host <= joules + 1e-9, $"host energy overshot: {host} J, waiting for {joules} J");
+            if (Math.Abs(host - joules) < 1e-9)
+            {
+                return line;
+            }
+        }
+    }
+
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
         using var cancellation = new CancellationTokenSource(timeout);

@@ -55,3 +55,14 @@ public sealed class CommandLineTests
         Assert.Equal(["--processes", "10"], parsed.CommandArguments);
     }
 }
+
+public sealed class OptionalPathTests
+{
+    [Fact]
+    public void Empty_cgroupfs_turns_containers_off_but_a_missing_value_is_still_an_error()
+    {
+        Assert.Equal(string.Empty, CommandLine.Parse(["--cgroupfs", ""]).Settings["Cgroupfs"]);
+        Assert.Null(new AgentOptions { Cgroupfs = "" }.ToSensorOptions().CgroupfsRoot);
+        Assert.Contains(CommandLine.Parse(["--cgroupfs", "--top", "3"]).Errors, e => e.Contains("--cgroupfs needs a value", StringComparison.Ordinal));
+    }
+}

@@ -48,17 +48,23 @@ internal sealed class HostScenario : IDisposable
         Steps++;
     }
 
-    /// <summary>Steps the host once after each of the agent's next <paramref name="steps"/> JSON lines, so each lands in its own interval.</summary>
+    /// <summary>
+    /// Steps the host <paramref name="steps"/> times, each time waiting for the JSON line whose host energy
+    /// shows it. Steps are atomic, so that line's interval holds exactly one step, however the agent's
+    /// timer falls; lines in between carry no new energy.
+    /// </summary>
     public async Task StepWithAgentAsync(AgentProcess agent, int steps)
     {
-        for (var i = 0; i < steps; i++)
+        if (Steps == 0)
         {
-            await agent.ReadLineAsync(TimeSpan.FromSeconds(30));
-            Step();
+            await agent.ReadLineAsync(TimeSpan.FromSeconds(30)); // the baseline is taken: no step can hide in it
         }
 
-        // One more line: the agent has sampled the last step.
-        await agent.ReadLineAsync(TimeSpan.FromSeconds(30));
+        for (var i = 0; i < steps; i++)
+        {
+            Step();
+            await agent.ReadUntilHostEnergyAsync(Steps * HostJoulesPerStep);
+        }
     }
 
     public void Dispose() => _directory.Dispose();

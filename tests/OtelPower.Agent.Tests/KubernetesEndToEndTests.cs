@@ -88,10 +88,10 @@ public sealed class KubernetesEndToEndTests : IAsyncLifetime
         await prometheus.WaitForAsync(async () => (await prometheus.QueryAsync("otelpower_pod_energy_joules_total{k8s_namespace_name=\"shop\"}")).Count == 1, Wait, "shop's pod counter");
 
         const int Steps = 3;
-        for (var step = 0; step < Steps; step++)
+        for (var step = 1; step <= Steps; step++)
         {
             Step(tree);
-            line = JsonDocument.Parse(await agent.ReadLineAsync(Wait)).RootElement.Clone();
+            line = await agent.ReadUntilHostEnergyAsync(12.0 * step, Wait); // the line whose interval holds this step
         }
 
         // The last line's interval held exactly one step: its pods' watts are that step's joules over the interval.

@@ -9,6 +9,9 @@ internal enum OptionValueKind
     Flag,
     Text,
     Path,
+
+    /// <summary>A path that may be empty, to turn the thing it points at off.</summary>
+    OptionalPath,
     Number,
     WholeNumber,
     List,

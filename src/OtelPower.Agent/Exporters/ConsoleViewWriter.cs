@@ -63,6 +63,23 @@ internal sealed class ConsoleViewWriter : ISnapshotWriter
             text.Append(culture, $"{process.Process.Pid,8}  {Printable(process.Process.ExecutableName, 20),-20} {process.Energy.Power.Watts,9:0.00} {cpuPercent,7:0.0} {process.Energy.Total.Joules,12:0.000}\n");
         }
 
+        if (!snapshot.Pods.IsEmpty || !snapshot.Containers.IsEmpty)
+        {
+            text.Append('\n');
+            text.Append(culture, $"{"NAMESPACE/POD (or CONTAINER)",-44} {"POWER W",9} {"ENERGY J",12}\n");
+            foreach (var pod in snapshot.Pods.OrderByDescending(p => p.Energy.Interval.Microjoules).Take(top))
+            {
+                var name = $"{pod.Namespace ?? "?"}/{pod.PodName ?? pod.PodUid}";
+                text.Append(culture, $"{Printable(name, 44),-44} {pod.Energy.Power.Watts,9:0.00} {pod.Energy.Total.Joules,12:0.000}\n");
+            }
+
+            foreach (var container in snapshot.Containers.Where(c => c.Container.PodUid is null).OrderByDescending(c => c.Energy.Interval.Microjoules).Take(top))
+            {
+                var name = $"{container.Container.Runtime}:{container.Container.ContainerId[..Math.Min(12, container.Container.ContainerId.Length)]}";
+                text.Append(culture, $"{name,-44} {container.Energy.Power.Watts,9:0.00} {container.Energy.Total.Joules,12:0.000}\n");
+            }
+        }
+
         text.Append('\n');
     }
 

@@ -44,9 +44,11 @@ internal sealed partial class SamplingService : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         LogStarted(_logger, _sampler.Source.ToName(), _options.Interval, _options.Procfs, _options.Sysfs);
-        using var timer = new PeriodicTimer(_options.SamplingInterval, _timeProvider);
         var failures = new LogRateLimiter(_timeProvider, TimeSpan.FromMinutes(1));
         SampleOnce(failures);
+
+        // Started after the baseline, whose first-call JIT can take longer than a short interval.
+        using var timer = new PeriodicTimer(_options.SamplingInterval, _timeProvider);
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
