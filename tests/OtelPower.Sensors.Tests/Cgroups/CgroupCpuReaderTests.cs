@@ -65,3 +65,19 @@ public sealed class CgroupCpuReaderTests
         Assert.Empty(reader.Read());
     }
 }
+
+public sealed class HybridCgroupTests
+{
+    [Fact]
+    public void Hybrid_hosts_account_cpu_on_the_v1_hierarchy()
+    {
+        using var fixture = new FixtureCopy("cgroup-hybrid");
+        var reader = new CgroupCpuReader(fixture.Root);
+        var container = Assert.Single(reader.Read());
+
+        Assert.Equal("v1", reader.Version); // cgroup.controllers lives under unified/, not at the root
+        Assert.Equal(2_500_000UL, container.CpuMicroseconds);
+        Assert.Equal("besteffort", container.Container.QosClass);
+        Assert.Equal("containerd", container.Container.Runtime);
+    }
+}

@@ -20,6 +20,7 @@ public sealed class ContainerPathTests
     [InlineData("/machine.slice/libpod-" + Id + ".scope", "podman", null, null)]
     [InlineData("/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-" + Id + ".scope/container", "podman", null, null)]
     [InlineData("/system.slice/docker-" + Id + ".scope/init.scope", "docker", null, null)]
+    [InlineData("/../../kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + UidUnderscored + ".slice/cri-containerd-" + Id + ".scope", "containerd", Uid, "burstable")] // seen from inside a cgroup namespace
     public void Every_runtime_shape_yields_its_container(string path, string runtime, string? podUid, string? qos)
     {
         Assert.True(ContainerPath.TryParse(path, out var container));
