@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OtelPower.Agent.Containers;
 using OtelPower.Agent.Exporters;
 using OtelPower.Agent.Kubernetes;
 using OtelPower.Agent.Sampling;
@@ -82,6 +83,9 @@ internal static class AgentHost
             kubernetes.KubeconfigPath = string.IsNullOrEmpty(options.Kubeconfig) ? null : options.Kubeconfig;
             kubernetes.PodLabels = options.PodLabelKeys;
         });
+        builder.Services.AddSingleton(sp => new ContainerEngineNames(
+            options.ContainerEngineSockets, TimeSpan.FromSeconds(10), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ContainerEngineNames>>()));
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ContainerEngineNames>());
         AddLocalWriters(builder.Services, options);
         if (options.ExportsMetrics)
         {

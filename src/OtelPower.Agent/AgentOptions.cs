@@ -32,6 +32,13 @@ public sealed class AgentOptions
     /// <summary>kubeconfig for --kubernetes outside a cluster; else in-cluster config, else ~/.kube/config.</summary>
     public string? Kubeconfig { get; set; }
 
+    /// <summary>Comma-separated Docker-compatible engine sockets to name containers from; empty for none.</summary>
+    public string? ContainerEngines { get; set; }
+
+    public IReadOnlyList<string> ContainerEngineSockets => ContainerEngines is null
+        ? Containers.ContainerEngineNames.DefaultSockets
+        : ContainerEngines.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
     /// <summary>Comma-separated pod label keys copied to attributes as k8s.pod.label.KEY.</summary>
     public string? PodLabels { get; set; }
 

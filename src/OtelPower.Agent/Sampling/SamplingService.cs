@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OtelPower.Agent.Containers;
 using OtelPower.Agent.Kubernetes;
 using OtelPower.Attribution;
 using OtelPower.Sensors;
@@ -20,10 +21,12 @@ internal sealed partial class SamplingService : BackgroundService
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger<SamplingService> _logger;
     private readonly PodMetadataCache _pods;
+    private readonly ContainerEngineNames _engines;
 
     public SamplingService(
         HostSampler sampler,
         PodMetadataCache pods,
+        ContainerEngineNames engines,
         EnergyLedger ledger,
         AttributionFeed feed,
         AgentOptions options,
@@ -33,6 +36,7 @@ internal sealed partial class SamplingService : BackgroundService
     {
         _sampler = sampler;
         _pods = pods;
+        _engines = engines;
         _ledger = ledger;
         _feed = feed;
         _options = options;
@@ -71,7 +75,7 @@ internal sealed partial class SamplingService : BackgroundService
         try
         {
             // Names as the Kubernetes API knows them now; ids from cgroups flow even while it is unreachable.
-            var snapshot = _ledger.Record(_sampler.Sample(_pods.Current));
+            var snapshot = _ledger.Record(_sampler.Sample(ContainerEngineNames.Merge(_pods.Current, _engines.Current)));
             if (snapshot is not null)
             {
                 _feed.Publish(snapshot);
