@@ -10,14 +10,17 @@ namespace OtelPower.Attribution;
 /// The model (also in the README):
 /// <list type="bullet">
 /// <item>host energy E = the sum over package and dram zones of each counter's wrap-safe delta;</item>
-/// <item>process p gets E x dCPU(p) / D, where dCPU(p) is its utime+stime delta and D is the host's total
-/// CPU time delta (all CPUs, idle included), or the sum of the process deltas if that is larger
-/// (the two files are read microseconds apart, so a busy host can show a few ticks of skew);</item>
-/// <item>idle = E - the sum over processes: energy of CPU time no live process accounts for
-/// (idle CPUs, processes that exited within the interval, processes first seen this interval).</item>
+/// <item>every CPU time is compared in microseconds: processes' and the host's ticks (USER_HZ) and
+/// containers' cgroup usage, over one denominator D = max(host CPU, sum of processes, sum of containers +
+/// processes outside containers). /proc/stat, /proc/PID/stat and cpu.stat are read microseconds apart, so a
+/// busy host shows a little skew; the max keeps every view within E;</item>
+/// <item>process p gets E x dCPU(p) / D; container c gets E x dCPU(c) / D from its cgroup, which also
+/// counts members that exited within the interval;</item>
+/// <item>idle = E - the sum over processes (process view); unattributed = E - containers - processes
+/// outside containers (workload view).</item>
 /// </list>
-/// Shares are whole microjoules, rounded down; the rounding remainder goes to idle, so
-/// processes + idle = host holds exactly in every interval.
+/// Shares are whole microjoules, rounded down; the rounding remainder goes to idle (and to unattributed),
+/// so both views add up to E exactly in every interval.
 /// </remarks>
 public sealed class IntervalAttribution
 {
