@@ -54,10 +54,6 @@ internal sealed class PowerInstruments : IDisposable
 
     internal PowerMetricsView View => Volatile.Read(ref _view);
 
-    internal ProcessSeriesPlanner ProcessPlanner => _processes;
-
-    internal WorkloadSeriesPlanner ContainerPlanner => _containers;
-
     public void Dispose()
     {
         _feed.Published -= OnPublished;

@@ -33,8 +33,6 @@ internal sealed class ProcessSeriesPlanner
     /// <summary>True once the lifetime budget of pid series is spent; new processes then fold per executable.</summary>
     public bool PidBudgetSpent => PidSeriesCreated >= _pidSeriesBudget;
 
-    public int ExecutableSeriesCount => _executables.Count;
-
     /// <summary>Books one snapshot's interval energies and returns the series to report.</summary>
     public IReadOnlyList<ProcessSeries> Update(AttributionSnapshot snapshot)
     {

@@ -21,9 +21,6 @@ internal sealed class WorkloadSeriesPlanner
 
     public int DedicatedSeriesCreated { get; private set; }
 
-    /// <summary>Live workloads tracked (pruned when they go).</summary>
-    public int TrackedCount => _live.Count;
-
     /// <summary>Books one snapshot: each workload (id, namespace, total and interval µJ) to its series.</summary>
     public (List<(string Id, long Total, long Interval)> Dedicated, List<(string Namespace, long Total, long Interval)> Folded) Update(
         IEnumerable<(string Id, string? Namespace, long Total, long Interval)> workloads)

@@ -61,12 +61,6 @@ public sealed partial class HostSampler
 
     public EnergySource Source => _estimator is null ? EnergySource.Rapl : EnergySource.Estimate;
 
-    /// <summary>The zones read each sample (none when estimating).</summary>
-    public ImmutableArray<EnergyZone> Zones => [.. _zones.Select(z => z.Zone)];
-
-    /// <summary>Processes whose identity the reader holds; follows the live process count.</summary>
-    public int CachedProcessCount => _procfs.CachedProcessCount;
-
     /// <summary>Reads the host now.</summary>
     /// <param name="containerMetadata">Names of containers known at this instant (from the Kubernetes API), if any.</param>
     public HostSample Sample(ImmutableDictionary<string, ContainerMetadata>? containerMetadata = null)

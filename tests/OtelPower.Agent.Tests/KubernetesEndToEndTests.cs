@@ -69,7 +69,7 @@ public sealed class KubernetesEndToEndTests : IAsyncLifetime
             current-context: fake
             """);
 
-        var port = PrometheusServer.FreePort();
+        var port = LoopbackPort.Free();
         await using var agent = AgentProcess.Start(
         [
             "--procfs", tree.Procfs, "--sysfs", tree.Sysfs, "--cgroupfs", tree.Cgroupfs, "--interval", "2",

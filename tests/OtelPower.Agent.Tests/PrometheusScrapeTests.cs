@@ -12,7 +12,7 @@ public sealed class PrometheusScrapeTests
     public async Task Increase_of_the_energy_counters_matches_the_joules_produced()
     {
         using var host = new HostScenario();
-        var port = PrometheusServer.FreePort();
+        var port = LoopbackPort.Free();
         await using var agent = AgentProcess.Start(host.AgentArguments("--exporter", "prometheus,json", "--prometheus-port", port.ToString(CultureInfo.InvariantCulture)));
         await using var prometheus = await PrometheusServer.StartAsync(port);
 

@@ -9,20 +9,7 @@ internal sealed class FixtureCopy : IDisposable
         Copy(new DirectoryInfo(Path.Combine(FixturesDirectory, fixtureName)), Root);
     }
 
-    public static string FixturesDirectory
-    {
-        get
-        {
-            var directory = new DirectoryInfo(AppContext.BaseDirectory);
-            while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "OtelPower.sln")))
-            {
-                directory = directory.Parent;
-            }
-
-            Assert.NotNull(directory);
-            return Path.Combine(directory.FullName, "tests", "fixtures");
-        }
-    }
+    public static string FixturesDirectory => Deployment.Tests.RepositoryRoot.Combine("tests", "fixtures");
 
     public string Root { get; }
 

@@ -43,11 +43,7 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
     /// <summary>A server on a free port, not yet listening (the API server is "down").</summary>
     public static FakeKubernetesApiServer OnFreePort()
     {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        int port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        return new FakeKubernetesApiServer(port);
+        return new FakeKubernetesApiServer(LoopbackPort.Free());
     }
 
     public static async Task<FakeKubernetesApiServer> StartAsync()

@@ -40,7 +40,7 @@ internal sealed class OtlpReceiver : IAsyncDisposable
 
     public static async Task<OtlpReceiver> StartAsync()
     {
-        var receiver = new OtlpReceiver(FreePort(), FreePort());
+        var receiver = new OtlpReceiver(LoopbackPort.Free(), LoopbackPort.Free());
         await receiver.StartAgainAsync();
         return receiver;
     }
@@ -106,12 +106,6 @@ internal sealed class OtlpReceiver : IAsyncDisposable
 
     internal void Receive(ExportMetricsServiceRequest request) => _requests.Enqueue(request);
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private sealed class MetricsServiceImplementation(OtlpReceiver receiver) : MetricsService.MetricsServiceBase
     {

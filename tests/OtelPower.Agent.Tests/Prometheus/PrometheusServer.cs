@@ -32,7 +32,7 @@ internal sealed class PrometheusServer : IAsyncDisposable
     {
         Assert.True(File.Exists(Binary), $"{Binary} is missing: install Debian's prometheus package (.ci/run does)");
         var directory = new TemporaryDirectory();
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         var config = Path.Combine(directory.Path, "prometheus.yml");
         await File.WriteAllTextAsync(config, $"""
             global:
@@ -124,12 +124,6 @@ internal sealed class PrometheusServer : IAsyncDisposable
         _directory.Dispose();
     }
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private async Task WaitUntilReadyAsync()
     {
