@@ -75,10 +75,11 @@ internal static class AgentHost
         builder.Services.AddSingleton(feed);
         builder.Services.AddHostedService<SnapshotWriterService>();
         builder.Services.AddHostedService<SamplingService>();
-        builder.Services.AddKubernetesPodMetadata();
+        var kubernetesEnabled = options.Kubernetes || KubernetesOptions.RunningInCluster;
+        builder.Services.AddKubernetesPodMetadata(watch: kubernetesEnabled);
         builder.Services.Configure<KubernetesOptions>(kubernetes =>
         {
-            kubernetes.Enabled = options.Kubernetes || KubernetesOptions.RunningInCluster;
+            kubernetes.Enabled = kubernetesEnabled;
             kubernetes.NodeName = string.IsNullOrEmpty(options.NodeName) ? null : options.NodeName;
             kubernetes.KubeconfigPath = string.IsNullOrEmpty(options.Kubeconfig) ? null : options.Kubeconfig;
             kubernetes.PodLabels = options.PodLabelKeys;

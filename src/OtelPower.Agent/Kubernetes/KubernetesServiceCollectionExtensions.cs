@@ -12,13 +12,20 @@ internal static class KubernetesServiceCollectionExtensions
     /// <see cref="KubernetesPodWatcher"/> (which does nothing unless <see cref="KubernetesOptions.Enabled"/>).
     /// Configure <see cref="KubernetesOptions"/> separately, e.g. <c>services.Configure&lt;KubernetesOptions&gt;(...)</c>.
     /// </summary>
-    public static IServiceCollection AddKubernetesPodMetadata(this IServiceCollection services)
+    /// <param name="services">The agent's services.</param>
+    /// <param name="watch">False registers only the (empty) cache: the watcher, and with it the Kubernetes
+    /// client assembly, is never loaded on a host without Kubernetes.</param>
+    public static IServiceCollection AddKubernetesPodMetadata(this IServiceCollection services, bool watch = true)
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddOptions<KubernetesOptions>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp => new PodMetadataCache(sp.GetRequiredService<IOptions<KubernetesOptions>>().Value.PodLabels));
-        services.AddHostedService<KubernetesPodWatcher>();
+        if (watch)
+        {
+            services.AddHostedService<KubernetesPodWatcher>();
+        }
+
         return services;
     }
 }
