@@ -230,9 +230,10 @@ public sealed class AgentConsoleAndConfigurationTests
         Assert.Contains("package-0", text, StringComparison.Ordinal);
         Assert.Contains("dram-0", text, StringComparison.Ordinal);
         Assert.DoesNotContain("\u001b[", text, StringComparison.Ordinal); // no redraw codes into a pipe
-        var lastBlock = text[text.LastIndexOf("OtelPower ", StringComparison.Ordinal)..];
-        Assert.Contains("web", lastBlock, StringComparison.Ordinal); // the top process by power
-        Assert.DoesNotContain(" db ", lastBlock, StringComparison.Ordinal); // --top 1
+        var blocks = text.Split("OtelPower ", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, blocks.Length); // --samples 3: one block per interval
+        Assert.Contains(blocks, b => b.Contains(" web ", StringComparison.Ordinal)); // the top process by power...
+        Assert.All(blocks, b => Assert.DoesNotContain(" db ", b, StringComparison.Ordinal)); // ...and only it (--top 1)
     }
 
     [Fact]

@@ -50,6 +50,7 @@ internal sealed partial class SamplingService : BackgroundService
         LogStarted(_logger, _sampler.Source.ToName(), _options.Interval, _options.Procfs, _options.Sysfs);
         var failures = new LogRateLimiter(_timeProvider, TimeSpan.FromMinutes(1));
         SampleOnce(failures);
+        var lastSample = _timeProvider.GetTimestamp();
 
         // Started after the baseline, whose first-call JIT can take longer than a short interval.
         using var timer = new PeriodicTimer(_options.SamplingInterval, _timeProvider);
@@ -57,6 +58,15 @@ internal sealed partial class SamplingService : BackgroundService
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
+                // After a sample that overran its interval, PeriodicTimer fires at once. CPU time is counted
+                // in 10 ms ticks (USER_HZ 100), so an interval of a few milliseconds would give noise, not
+                // watts: skip a tick that comes less than half an interval after the last sample.
+                if (_timeProvider.GetElapsedTime(lastSample) < _options.SamplingInterval / 2)
+                {
+                    continue;
+                }
+
+                lastSample = _timeProvider.GetTimestamp();
                 if (SampleOnce(failures) is { } snapshot && _options.Samples > 0 && snapshot.IntervalCount >= _options.Samples)
                 {
                     _lifetime.StopApplication();
