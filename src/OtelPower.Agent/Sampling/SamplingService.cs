@@ -58,8 +58,8 @@ internal sealed partial class SamplingService : BackgroundService
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                // After a sample that overran its interval, PeriodicTimer fires at once. CPU time is counted
-                // in 10 ms ticks (USER_HZ 100), so an interval of a few milliseconds would give noise, not
+                // A sample that overran its interval is taken late, and the timer's next tick then comes soon
+                // after it. CPU time is counted in 10 ms ticks (USER_HZ 100), so a short interval gives noisy
                 // watts: skip a tick that comes less than half an interval after the last sample.
                 if (_timeProvider.GetElapsedTime(lastSample) < _options.SamplingInterval / 2)
                 {
