@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using OtelPower.Attribution.Pools;
 
 namespace OtelPower.Attribution;
 
@@ -22,8 +23,14 @@ public sealed class AttributionSnapshot
         ImmutableArray<ContainerEnergy> containers = default,
         ImmutableArray<PodEnergy> pods = default,
         EnergyTally unattributedWorkload = default,
-        ImmutableDictionary<string, ContainerMetadata>? containerMetadata = null)
+        ImmutableDictionary<string, ContainerMetadata>? containerMetadata = null,
+        ImmutableArray<PoolEnergy> pools = default,
+        EnergyTally gpuIdle = default,
+        EnergyTally gpuUnattributedWorkload = default)
     {
+        Pools = pools.IsDefault ? [] : pools;
+        GpuIdle = gpuIdle;
+        GpuUnattributedWorkload = gpuUnattributedWorkload;
         Timestamp = timestamp;
         Interval = interval;
         IntervalCount = intervalCount;
@@ -69,6 +76,18 @@ public sealed class AttributionSnapshot
     /// <summary>Host energy outside containers and outside live host processes (idle, exited host processes).</summary>
     public EnergyTally UnattributedWorkload { get; }
 
+    /// <summary>Every device pool (GPU) with its energy and idle energy, sorted by device id.</summary>
+    public ImmutableArray<PoolEnergy> Pools { get; }
+
+    /// <summary>GPU energy no live process used, summed over the GPUs.</summary>
+    public EnergyTally GpuIdle { get; }
+
+    /// <summary>GPU energy outside containers and outside live host processes.</summary>
+    public EnergyTally GpuUnattributedWorkload { get; }
+
+    /// <summary>Whether the host has GPU pools (consumers then carry GPU figures too).</summary>
+    public bool HasGpus => Pools.Any(p => p.IsGpu);
+
     /// <summary>Names of containers by id, as known at this snapshot.</summary>
     public ImmutableDictionary<string, ContainerMetadata> ContainerMetadata { get; }
 
@@ -77,11 +96,22 @@ public sealed class AttributionSnapshot
         container is not null && ContainerMetadata.TryGetValue(container.ContainerId, out var metadata) ? metadata : null;
 }
 
-/// <summary>A container's books.</summary>
-public readonly record struct ContainerEnergy(ContainerIdentity Container, ContainerMetadata? Metadata, EnergyTally Energy, ulong IntervalCpuMicroseconds);
+/// <summary>A container's books: <paramref name="Energy"/> is the CPU pool's, <paramref name="Gpu"/> the GPUs'.</summary>
+public readonly record struct ContainerEnergy(ContainerIdentity Container, ContainerMetadata? Metadata, EnergyTally Energy, ulong IntervalCpuMicroseconds, EnergyTally Gpu = default);
 
 /// <summary>A pod's books: the sum of its containers.</summary>
-public readonly record struct PodEnergy(string PodUid, string? PodName, string? Namespace, EnergyTally Energy);
+public readonly record struct PodEnergy(string PodUid, string? PodName, string? Namespace, EnergyTally Energy, EnergyTally Gpu = default);
+
+/// <summary>A device pool's books.</summary>
+/// <param name="Reading">The reading that closed the interval (device, source, device power, GPU figures).</param>
+/// <param name="Energy">The device's energy since the agent started and over the last interval.</param>
+/// <param name="Idle">The part no live process used.</param>
+public readonly record struct PoolEnergy(EnergyPoolReading Reading, EnergyTally Energy, EnergyTally Idle)
+{
+    public PoolDevice Device => Reading.Device;
+
+    public bool IsGpu => string.Equals(Reading.Device.Type, PoolAttribution.GpuType, StringComparison.Ordinal);
+}
 
 /// <summary>Cumulative energy, the last interval's energy and its average power.</summary>
 public readonly record struct EnergyTally(Energy Total, Energy Interval, Power Power)
@@ -98,10 +128,11 @@ public readonly record struct ZoneEnergy(EnergyZone Zone, EnergyTally Energy);
 /// <param name="Process">The process.</param>
 /// <param name="Energy">Joules since it was first seen (never decreases while it lives) and over the last interval.</param>
 /// <param name="IntervalCpuTicks">CPU time used in the last interval, in clock ticks.</param>
-public readonly record struct ProcessEnergy(ProcessIdentity Process, EnergyTally Energy, ulong IntervalCpuTicks)
+/// <param name="Gpu">Its GPU energy (every GPU pool) since first seen and over the last interval.</param>
+public readonly record struct ProcessEnergy(ProcessIdentity Process, EnergyTally Energy, ulong IntervalCpuTicks, EnergyTally Gpu = default)
 {
     public ProcessKey Key => Process.Key;
 
-    /// <summary>Whether it ran in the last interval (the JSON output lists exactly these).</summary>
-    public bool WasActive => IntervalCpuTicks > 0 || Energy.Interval.Microjoules > 0;
+    /// <summary>Whether it ran on a CPU or a GPU in the last interval (the JSON output lists exactly these).</summary>
+    public bool WasActive => IntervalCpuTicks > 0 || Energy.Interval.Microjoules > 0 || Gpu.Interval.Microjoules > 0;
 }

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Runtime.InteropServices;
+using OtelPower.Attribution.Pools;
 
 namespace OtelPower.Attribution;
 
@@ -9,7 +10,7 @@ namespace OtelPower.Attribution;
 /// </summary>
 public sealed class EnergyLedger
 {
-    private readonly Dictionary<string, EnergyTally> _pods = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (EnergyTally Cpu, EnergyTally Gpu)> _pods = new(StringComparer.Ordinal);
     private HostSample? _previous;
     private AttributionSnapshot? _latest;
 
@@ -47,7 +48,10 @@ public sealed class EnergyLedger
             AccumulateContainers(_latest, interval, duration, sample),
             AccumulatePods(interval, duration, sample),
             Accumulate(_latest?.UnattributedWorkload, interval.UnattributedWorkloadEnergy, duration),
-            sample.ContainerMetadata);
+            sample.ContainerMetadata,
+            AccumulatePools(_latest, interval, duration),
+            Accumulate(_latest?.GpuIdle, interval.GpuIdleEnergy, duration),
+            Accumulate(_latest?.GpuUnattributedWorkload, interval.GpuUnattributedWorkloadEnergy, duration));
 
         _previous = sample;
         _latest = snapshot;
@@ -82,6 +86,33 @@ public sealed class EnergyLedger
         return ImmutableCollectionsMarshal.AsImmutableArray(zones);
     }
 
+    private static ImmutableArray<PoolEnergy> AccumulatePools(AttributionSnapshot? latest, IntervalAttribution interval, TimeSpan duration)
+    {
+        if (interval.Pools.IsEmpty)
+        {
+            return [];
+        }
+
+        var pools = new PoolEnergy[interval.Pools.Length];
+        for (var i = 0; i < pools.Length; i++)
+        {
+            var delta = interval.Pools[i];
+            PoolEnergy? before = null;
+            foreach (var pool in latest?.Pools ?? [])
+            {
+                if (string.Equals(pool.Device.Id, delta.Device.Id, StringComparison.Ordinal))
+                {
+                    before = pool;
+                    break;
+                }
+            }
+
+            pools[i] = new PoolEnergy(delta.Reading, Accumulate(before?.Energy, delta.Energy, duration), Accumulate(before?.Idle, delta.IdleEnergy, duration));
+        }
+
+        return ImmutableCollectionsMarshal.AsImmutableArray(pools);
+    }
+
     /// <summary>Merge-joins last interval's books with this interval's shares; both are sorted by key.</summary>
     private static ImmutableArray<ProcessEnergy> AccumulateProcesses(AttributionSnapshot? latest, IntervalAttribution interval, TimeSpan duration)
     {
@@ -97,8 +128,12 @@ public sealed class EnergyLedger
                 j++;
             }
 
-            EnergyTally? tally = j < before.Length && before[j].Key == key ? before[j].Energy : null;
-            processes[i] = new ProcessEnergy(delta.Process, Accumulate(tally, delta.Energy, duration), delta.CpuTicks);
+            ProcessEnergy? tally = j < before.Length && before[j].Key == key ? before[j] : null;
+            processes[i] = new ProcessEnergy(
+                delta.Process,
+                Accumulate(tally?.Energy, delta.Energy, duration),
+                delta.CpuTicks,
+                Accumulate(tally?.Gpu, delta.GpuEnergy, duration));
         }
 
         return ImmutableCollectionsMarshal.AsImmutableArray(processes);
@@ -118,9 +153,14 @@ public sealed class EnergyLedger
                 j++;
             }
 
-            EnergyTally? tally = j < before.Length && before[j].Container.ContainerId == id ? before[j].Energy : null;
+            ContainerEnergy? tally = j < before.Length && before[j].Container.ContainerId == id ? before[j] : null;
             sample.ContainerMetadata.TryGetValue(id, out var metadata);
-            containers[i] = new ContainerEnergy(delta.Container, metadata, Accumulate(tally, delta.Energy, duration), delta.CpuMicroseconds);
+            containers[i] = new ContainerEnergy(
+                delta.Container,
+                metadata,
+                Accumulate(tally?.Energy, delta.Energy, duration),
+                delta.CpuMicroseconds,
+                Accumulate(tally?.Gpu, delta.GpuEnergy, duration));
         }
 
         return ImmutableCollectionsMarshal.AsImmutableArray(containers);
@@ -129,7 +169,7 @@ public sealed class EnergyLedger
     /// <summary>Pods sum their containers; a pod's total lives as long as any of its containers is present.</summary>
     private ImmutableArray<PodEnergy> AccumulatePods(IntervalAttribution interval, TimeSpan duration, HostSample sample)
     {
-        var intervalByPod = new SortedDictionary<string, (Energy Energy, string? Name, string? Namespace)>(StringComparer.Ordinal);
+        var intervalByPod = new SortedDictionary<string, (Energy Energy, Energy Gpu, string? Name, string? Namespace)>(StringComparer.Ordinal);
         foreach (var delta in interval.Containers)
         {
             if (delta.Container.PodUid is not { } uid)
@@ -139,7 +179,7 @@ public sealed class EnergyLedger
 
             sample.ContainerMetadata.TryGetValue(delta.Container.ContainerId, out var metadata);
             intervalByPod.TryGetValue(uid, out var pod);
-            intervalByPod[uid] = (pod.Energy + delta.Energy, pod.Name ?? metadata?.PodName, pod.Namespace ?? metadata?.Namespace);
+            intervalByPod[uid] = (pod.Energy + delta.Energy, pod.Gpu + delta.GpuEnergy, pod.Name ?? metadata?.PodName, pod.Namespace ?? metadata?.Namespace);
         }
 
         foreach (var gone in _pods.Keys.Where(uid => !intervalByPod.ContainsKey(uid)).ToList())
@@ -151,9 +191,11 @@ public sealed class EnergyLedger
         var index = 0;
         foreach (var (uid, pod) in intervalByPod)
         {
-            var tally = Accumulate(_pods.TryGetValue(uid, out var before) ? before : null, pod.Energy, duration);
-            _pods[uid] = tally;
-            pods[index++] = new PodEnergy(uid, pod.Name, pod.Namespace, tally);
+            (EnergyTally Cpu, EnergyTally Gpu)? before = _pods.TryGetValue(uid, out var known) ? known : null;
+            var cpu = Accumulate(before?.Cpu, pod.Energy, duration);
+            var gpu = Accumulate(before?.Gpu, pod.Gpu, duration);
+            _pods[uid] = (cpu, gpu);
+            pods[index++] = new PodEnergy(uid, pod.Name, pod.Namespace, cpu, gpu);
         }
 
         return ImmutableCollectionsMarshal.AsImmutableArray(pods);
@@ -184,7 +226,18 @@ public sealed class EnergyLedger
             }
         }
 
-        if (missing is null)
+        List<EnergyPoolReading>? missingPools = null;
+        foreach (var before in previous.Pools)
+        {
+            if (!current.Pools.Any(now => string.Equals(now.Device.Id, before.Device.Id, StringComparison.Ordinal)))
+            {
+                // A lost GPU keeps its last counter and no usage: 0 W now, its progress counted when it returns.
+                (missingPools ??= []).Add(new EnergyPoolReading(
+                    before.Device, before.Source, before.EnergyMicrojoules, before.MaxEnergyRangeMicrojoules, before.CapacityUnits, [], power: null, before.Gpu));
+            }
+        }
+
+        if (missing is null && missingPools is null)
         {
             return current;
         }
@@ -193,12 +246,13 @@ public sealed class EnergyLedger
             current.Timestamp,
             current.MonotonicTime,
             current.Source,
-            current.Zones.AddRange(missing),
+            missing is null ? current.Zones : current.Zones.AddRange(missing),
             current.Cpu,
             current.CpuCount,
             current.Processes,
             current.ClockTicksPerSecond,
             current.Containers,
-            current.ContainerMetadata);
+            current.ContainerMetadata,
+            missingPools is null ? current.Pools : [.. current.Pools.AddRange(missingPools).OrderBy(p => p.Device.Id, StringComparer.Ordinal)]);
     }
 }

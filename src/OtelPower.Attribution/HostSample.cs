@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using OtelPower.Attribution.Pools;
 
 namespace OtelPower.Attribution;
 
@@ -17,7 +18,8 @@ public sealed class HostSample
         ImmutableArray<ProcessCpuReading> processes,
         long clockTicksPerSecond,
         ImmutableArray<ContainerCpuReading> containers = default,
-        ImmutableDictionary<string, ContainerMetadata>? containerMetadata = null)
+        ImmutableDictionary<string, ContainerMetadata>? containerMetadata = null,
+        ImmutableArray<EnergyPoolReading> pools = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(clockTicksPerSecond);
         Timestamp = timestamp;
@@ -30,6 +32,7 @@ public sealed class HostSample
         ClockTicksPerSecond = clockTicksPerSecond;
         Containers = containers.IsDefault ? [] : containers;
         ContainerMetadata = containerMetadata ?? ImmutableDictionary<string, ContainerMetadata>.Empty;
+        Pools = pools.IsDefault ? [] : pools;
         AssertSortedByKey(Processes);
         AssertSortedById(Containers);
     }
@@ -59,6 +62,9 @@ public sealed class HostSample
 
     /// <summary>Names of containers by container id, as far as they are known at this sample.</summary>
     public ImmutableDictionary<string, ContainerMetadata> ContainerMetadata { get; }
+
+    /// <summary>Device energy pools (GPUs), each with its own counter and per-process usage, sorted by device id.</summary>
+    public ImmutableArray<EnergyPoolReading> Pools { get; }
 
     /// <summary>Converts clock ticks to microseconds, the unit every CPU-time share is computed in.</summary>
     public ulong TicksToMicroseconds(ulong ticks) => (ulong)((UInt128)ticks * 1_000_000 / (ulong)ClockTicksPerSecond);

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Runtime.InteropServices;
+using OtelPower.Attribution.Pools;
 
 namespace OtelPower.Attribution;
 
@@ -31,8 +32,16 @@ public sealed class IntervalAttribution
         ImmutableArray<ProcessDelta> processes,
         Energy idleEnergy,
         ImmutableArray<ContainerDelta> containers,
-        Energy unattributedWorkloadEnergy)
+        Energy unattributedWorkloadEnergy,
+        ImmutableArray<PoolDelta> pools,
+        Energy gpuEnergy,
+        Energy gpuIdleEnergy,
+        Energy gpuUnattributedWorkloadEnergy)
     {
+        Pools = pools;
+        GpuEnergy = gpuEnergy;
+        GpuIdleEnergy = gpuIdleEnergy;
+        GpuUnattributedWorkloadEnergy = gpuUnattributedWorkloadEnergy;
         Interval = interval;
         HostEnergy = hostEnergy;
         Zones = zones;
@@ -64,6 +73,18 @@ public sealed class IntervalAttribution
     /// Container energy includes members that exited within the interval, so this is at most <see cref="IdleEnergy"/>.
     /// </summary>
     public Energy UnattributedWorkloadEnergy { get; }
+
+    /// <summary>Every device pool of the current sample, each divided on its own (see <see cref="PoolAttribution"/>).</summary>
+    public ImmutableArray<PoolDelta> Pools { get; }
+
+    /// <summary>The energy of every GPU pool in this interval.</summary>
+    public Energy GpuEnergy { get; }
+
+    /// <summary>GPU energy no live process used: GPU energy - sum(processes' GPU energy).</summary>
+    public Energy GpuIdleEnergy { get; }
+
+    /// <summary>The GPU workload view's remainder: GPU energy - containers' - processes' outside containers.</summary>
+    public Energy GpuUnattributedWorkloadEnergy { get; }
 
     public static IntervalAttribution Compute(HostSample previous, HostSample current)
     {
@@ -114,28 +135,44 @@ public sealed class IntervalAttribution
         var hostTicks = current.Cpu.TotalTicks >= previous.Cpu.TotalTicks ? current.Cpu.TotalTicks - previous.Cpu.TotalTicks : 0UL;
         var denominator = Math.Max(current.TicksToMicroseconds(hostTicks), Math.Max(allProcesses, allContainers + hostProcesses));
 
+        var gpuByProcess = new long[processTicks.Length];
+        var pools = PoolAttribution.Compute(previous, current, gpuByProcess);
         var processes = new ProcessDelta[processTicks.Length];
-        long attributed = 0, attributedOutsideContainers = 0;
+        long attributed = 0, attributedOutsideContainers = 0, gpuOutsideContainers = 0, gpuToProcesses = 0;
         for (var i = 0; i < processes.Length; i++)
         {
             var share = Share(hostMicrojoules, current.TicksToMicroseconds(processTicks[i].Ticks), denominator);
             attributed += share;
             var process = current.Processes[i].Process;
+            gpuToProcesses += gpuByProcess[i];
             if (process.Container is null)
             {
                 attributedOutsideContainers += share;
+                gpuOutsideContainers += gpuByProcess[i];
             }
 
-            processes[i] = new ProcessDelta(process, new Energy(share), processTicks[i].Ticks, processTicks[i].IsNew);
+            processes[i] = new ProcessDelta(process, new Energy(share), processTicks[i].Ticks, processTicks[i].IsNew, new Energy(gpuByProcess[i]));
         }
 
+        // Containers get GPU energy through their member processes (the device knows pids, not cgroups).
+        var gpuByContainer = GpuByContainer(current, processes);
         var containers = new ContainerDelta[containerTime.Length];
-        long attributedToContainers = 0;
+        long attributedToContainers = 0, gpuToContainers = 0;
         for (var i = 0; i < containers.Length; i++)
         {
             var share = Share(hostMicrojoules, containerTime[i].Microseconds, denominator);
             attributedToContainers += share;
-            containers[i] = new ContainerDelta(current.Containers[i].Container, new Energy(share), containerTime[i].Microseconds, containerTime[i].IsNew);
+            gpuToContainers += gpuByContainer[i];
+            containers[i] = new ContainerDelta(current.Containers[i].Container, new Energy(share), containerTime[i].Microseconds, containerTime[i].IsNew, new Energy(gpuByContainer[i]));
+        }
+
+        long gpuMicrojoules = 0;
+        foreach (var pool in pools)
+        {
+            if (pool.IsGpu)
+            {
+                gpuMicrojoules += pool.Energy.Microjoules;
+            }
         }
 
         return new IntervalAttribution(
@@ -145,7 +182,62 @@ public sealed class IntervalAttribution
             ImmutableCollectionsMarshal.AsImmutableArray(processes),
             new Energy(hostMicrojoules - attributed),
             ImmutableCollectionsMarshal.AsImmutableArray(containers),
-            new Energy(hostMicrojoules - attributedToContainers - attributedOutsideContainers));
+            new Energy(hostMicrojoules - attributedToContainers - attributedOutsideContainers),
+            pools,
+            new Energy(gpuMicrojoules),
+            new Energy(gpuMicrojoules - gpuToProcesses),
+            new Energy(gpuMicrojoules - gpuToContainers - gpuOutsideContainers));
+    }
+
+    /// <summary>Each container's GPU energy: the sum of its live member processes' GPU shares (indexed like current.Containers).</summary>
+    private static long[] GpuByContainer(HostSample current, ProcessDelta[] processes)
+    {
+        var byContainer = new long[current.Containers.Length];
+        if (byContainer.Length == 0)
+        {
+            return byContainer;
+        }
+
+        foreach (var process in processes)
+        {
+            if (process.GpuEnergy.Microjoules == 0 || process.Process.Container is not { } container)
+            {
+                continue;
+            }
+
+            var index = BinarySearchContainer(current.Containers, container.ContainerId);
+            if (index >= 0)
+            {
+                byContainer[index] += process.GpuEnergy.Microjoules;
+            }
+        }
+
+        return byContainer;
+    }
+
+    private static int BinarySearchContainer(ImmutableArray<ContainerCpuReading> containers, string id)
+    {
+        int low = 0, high = containers.Length - 1;
+        while (low <= high)
+        {
+            var middle = low + ((high - low) / 2);
+            var order = string.CompareOrdinal(containers[middle].ContainerId, id);
+            if (order == 0)
+            {
+                return middle;
+            }
+
+            if (order < 0)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle - 1;
+            }
+        }
+
+        return -1;
     }
 
     /// <summary>floor(energy x ticks / denominator) in 128-bit arithmetic, so nothing overflows or rounds up.</summary>
@@ -233,7 +325,8 @@ public readonly record struct ZoneDelta(EnergyZone Zone, Energy Energy);
 /// <param name="Energy">Its share of host energy.</param>
 /// <param name="CpuTicks">Its CPU time in the interval, in clock ticks.</param>
 /// <param name="IsNew">First seen in this sample: it counts from the next one.</param>
-public readonly record struct ProcessDelta(ProcessIdentity Process, Energy Energy, ulong CpuTicks, bool IsNew);
+/// <param name="GpuEnergy">Its share of every GPU pool in this interval.</param>
+public readonly record struct ProcessDelta(ProcessIdentity Process, Energy Energy, ulong CpuTicks, bool IsNew, Energy GpuEnergy = default);
 
-/// <summary>A container's share of one interval, from its cgroup's CPU time.</summary>
-public readonly record struct ContainerDelta(ContainerIdentity Container, Energy Energy, ulong CpuMicroseconds, bool IsNew);
+/// <summary>A container's share of one interval: CPU from its cgroup's CPU time, GPU from its processes.</summary>
+public readonly record struct ContainerDelta(ContainerIdentity Container, Energy Energy, ulong CpuMicroseconds, bool IsNew, Energy GpuEnergy = default);

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using OtelPower.Attribution;
+using OtelPower.Attribution.Pools;
 
 namespace OtelPower.Attribution.Tests;
 
@@ -16,6 +17,7 @@ internal sealed class SampleBuilder
     private readonly List<ProcessCpuReading> _processes = [];
     private readonly List<ContainerCpuReading> _containers = [];
     private readonly Dictionary<string, ContainerMetadata> _metadata = [];
+    private readonly List<EnergyPoolReading> _pools = [];
     private TimeSpan _time;
     private CpuTimes _cpu;
 
@@ -51,6 +53,20 @@ internal sealed class SampleBuilder
         return this;
     }
 
+    public static PoolDevice GpuDevice(int index) => new($"GPU-{index:D8}-0000-0000-0000-000000000000", "gpu", index, $"gpu-{index}", "nvidia", "Test GPU");
+
+    /// <summary>A GPU pool: its cumulative counter and each pid's mean SM utilisation over the interval, in percent.</summary>
+    public SampleBuilder Gpu(int index, ulong microjoules, params (int Pid, double SmPercent)[] usage) =>
+        Gpu(index, microjoules, 0, usage);
+
+    public SampleBuilder Gpu(int index, ulong microjoules, ulong maxRange, params (int Pid, double SmPercent)[] usage)
+    {
+        _pools.Add(new EnergyPoolReading(
+            GpuDevice(index), PoolEnergySource.Counter, microjoules, maxRange, 10_000,
+            [.. usage.OrderBy(u => u.Pid).Select(u => new PoolProcessUsage(u.Pid, (ulong)Math.Round(u.SmPercent * 100)))]));
+        return this;
+    }
+
     public static ContainerIdentity ContainerOf(string id, string? podUid = null) => new(id, "containerd", podUid, podUid is null ? null : "burstable", "/kubepods/" + id);
 
     public HostSample Build(EnergySource source = EnergySource.Rapl)
@@ -59,7 +75,8 @@ internal sealed class SampleBuilder
         return new HostSample(
             DateTimeOffset.UnixEpoch + _time, _time, source, [.. _zones], _cpu, 4, processes, 100,
             [.. _containers.OrderBy(c => c.ContainerId, StringComparer.Ordinal)],
-            _metadata.ToImmutableDictionary());
+            _metadata.ToImmutableDictionary(),
+            [.. _pools.OrderBy(p => p.Device.Id, StringComparer.Ordinal)]);
     }
 
     private static readonly Dictionary<(ProcessKey, string?), ProcessIdentity> Identities = [];
