@@ -21,7 +21,9 @@ public static class MeterProviderBuilderExtensions
 
         foreach (var name in SemanticConventions.InstrumentNames)
         {
-            builder.AddView(name, new MetricStreamConfiguration { CardinalityLimit = options.CardinalityLimit });
+            // Consumer instruments hold a CPU set and, on GPU hosts, a GPU set of series, each planned within the limit.
+            var limit = SemanticConventions.ConsumerInstrumentNames.Contains(name) ? 2 * options.CardinalityLimit : options.CardinalityLimit;
+            builder.AddView(name, new MetricStreamConfiguration { CardinalityLimit = limit });
         }
 
         return builder

@@ -20,6 +20,9 @@ internal sealed class PowerInstruments : IDisposable
     private readonly ProcessSeriesPlanner _processes;
     private readonly WorkloadSeriesPlanner _containers;
     private readonly WorkloadSeriesPlanner _pods;
+    private readonly ProcessSeriesPlanner _gpuProcesses;
+    private readonly WorkloadSeriesPlanner _gpuContainers;
+    private readonly WorkloadSeriesPlanner _gpuPods;
     private readonly Lock _updateGate = new();
     private PowerMetricsView _view = PowerMetricsView.Empty;
 
@@ -30,10 +33,16 @@ internal sealed class PowerInstruments : IDisposable
         _processes = new ProcessSeriesPlanner(options);
         _containers = new WorkloadSeriesPlanner(options);
         _pods = new WorkloadSeriesPlanner(options);
+        _gpuProcesses = new ProcessSeriesPlanner(options, static p => p.Gpu);
+        _gpuContainers = new WorkloadSeriesPlanner(options);
+        _gpuPods = new WorkloadSeriesPlanner(options);
         _meter = new Meter(SemanticConventions.MeterName, Version);
 
-        _meter.CreateObservableCounter(SemanticConventions.HwEnergy, () => View.ZoneEnergy, "J", "Energy counted by a RAPL zone (package, core, uncore, dram, psys).");
-        _meter.CreateObservableGauge(SemanticConventions.HwPower, () => View.ZonePower, "W", "Average power of a RAPL zone over the last interval.");
+        _meter.CreateObservableCounter(SemanticConventions.HwEnergy, () => View.ZoneEnergy, "J", "Energy counted by a RAPL zone (package, core, uncore, dram, psys) or a GPU.");
+        _meter.CreateObservableGauge(SemanticConventions.HwPower, () => View.ZonePower, "W", "Average power of a RAPL zone or a GPU over the last interval.");
+        _meter.CreateObservableGauge(SemanticConventions.HwGpuUtilization, () => View.GpuUtilization, "1", "GPU utilisation reported by the driver, 0 to 1.");
+        _meter.CreateObservableGauge(SemanticConventions.HwGpuMemoryUsage, () => View.GpuMemoryUsage, "By", "GPU memory in use.");
+        _meter.CreateObservableGauge(SemanticConventions.HwGpuMemoryLimit, () => View.GpuMemoryLimit, "By", "GPU memory in all.");
         _meter.CreateObservableCounter(SemanticConventions.HwHostEnergy, () => View.HostEnergy, "J", "Host energy being attributed: packages + dram, or the estimate.");
         _meter.CreateObservableGauge(SemanticConventions.HwHostPower, () => View.HostPower, "W", "Average host power over the last interval.");
         _meter.CreateObservableCounter(SemanticConventions.ProcessEnergy, () => View.ProcessEnergy, "J", "Host energy attributed to a process (or folded group of processes) by CPU time.");
@@ -64,7 +73,7 @@ internal sealed class PowerInstruments : IDisposable
     {
         lock (_updateGate)
         {
-            Volatile.Write(ref _view, PowerMetricsView.Build(snapshot, _processes, _containers, _pods, _options));
+            Volatile.Write(ref _view, PowerMetricsView.Build(snapshot, new SeriesPlanners(_processes, _containers, _pods, _gpuProcesses, _gpuContainers, _gpuPods), _options));
         }
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using OtelPower.Attribution;
+using OtelPower.Attribution.Pools;
 
 namespace OtelPower.Instrumentation;
 
@@ -32,17 +33,15 @@ internal sealed class PowerMetricsView
 
     public Measurement<double>[] PodPower { get; private init; } = [];
 
-    public static PowerMetricsView Build(
-        AttributionSnapshot snapshot,
-        ProcessSeriesPlanner processPlanner,
-        WorkloadSeriesPlanner containerPlanner,
-        WorkloadSeriesPlanner podPlanner,
-        PowerInstrumentationOptions options)
+    public Measurement<double>[] GpuUtilization { get; private init; } = [];
+
+    public Measurement<double>[] GpuMemoryUsage { get; private init; } = [];
+
+    public Measurement<double>[] GpuMemoryLimit { get; private init; } = [];
+
+    public static PowerMetricsView Build(AttributionSnapshot snapshot, SeriesPlanners planners, PowerInstrumentationOptions options)
     {
         var source = new KeyValuePair<string, object?>(SemanticConventions.Source, snapshot.Source.ToName());
-        var seconds = snapshot.Interval.TotalSeconds;
-        double Watts(long microjoules) => seconds > 0 ? microjoules / 1e6 / seconds : 0;
-
         var zoneEnergy = new List<Measurement<double>>();
         var zonePower = new List<Measurement<double>>();
         foreach (var zone in snapshot.Zones)
@@ -57,57 +56,43 @@ internal sealed class PowerMetricsView
             zonePower.Add(new(zone.Energy.Power.Watts, tags));
         }
 
-        var processEnergy = new List<Measurement<double>>();
-        var processPower = new List<Measurement<double>>();
-        foreach (var series in processPlanner.Update(snapshot))
+        var gpuUtilization = new List<Measurement<double>>();
+        var gpuMemoryUsage = new List<Measurement<double>>();
+        var gpuMemoryLimit = new List<Measurement<double>>();
+        foreach (var pool in snapshot.Pools)
         {
-            var tags = series.Process is { } process ? ProcessTags(process, snapshot, source, options) : [new(SemanticConventions.ProcessExecutableName, series.ExecutableAggregate), source];
-            processEnergy.Add(new(series.TotalMicrojoules / 1e6, tags));
-            processPower.Add(new(Watts(series.IntervalMicrojoules), tags));
+            var tags = DeviceTags(pool.Device);
+            zoneEnergy.Add(new(pool.Energy.Total.Joules, tags));
+            zonePower.Add(new(pool.Energy.Power.Watts, tags));
+            if (pool.Reading.Gpu is { } gpu)
+            {
+                if (gpu.UtilizationRatio is { } ratio)
+                {
+                    gpuUtilization.Add(new(ratio, tags));
+                }
+
+                if (gpu.MemoryUsedBytes is { } used)
+                {
+                    gpuMemoryUsage.Add(new(used, tags));
+                }
+
+                if (gpu.MemoryLimitBytes is { } limit)
+                {
+                    gpuMemoryLimit.Add(new(limit, tags));
+                }
+            }
         }
 
-        var containerEnergy = new List<Measurement<double>>();
-        var containerPower = new List<Measurement<double>>();
-        var containersById = snapshot.Containers.ToDictionary(c => c.Container.ContainerId, StringComparer.Ordinal);
-        var (containers, foldedContainers) = containerPlanner.Update(snapshot.Containers.Select(c =>
-            (c.Container.ContainerId, c.Metadata?.Namespace, c.Energy.Total.Microjoules, c.Energy.Interval.Microjoules)));
-        foreach (var (id, total, interval) in containers)
-        {
-            var tags = ContainerTags(containersById[id], source);
-            containerEnergy.Add(new(total / 1e6, tags));
-            containerPower.Add(new(Watts(interval), tags));
-        }
+        var cpu = new ConsumerMeasurements();
+        AddConsumers(cpu, snapshot, SemanticConventions.CpuPool, source, planners.Processes, planners.Containers, planners.Pods, options, static c => c.Energy, static p => p.Energy);
+        cpu.Idle(snapshot.Idle, [source, new(SemanticConventions.HwType, SemanticConventions.CpuPool)]);
 
-        foreach (var (ns, total, interval) in foldedContainers)
+        // GPU series exist only on hosts with GPUs, so a CPU-only node exports no series at zero for them.
+        if (snapshot.HasGpus)
         {
-            KeyValuePair<string, object?>[] tags = [new(SemanticConventions.ContainerId, SemanticConventions.Other), new(SemanticConventions.NamespaceName, ns), source];
-            containerEnergy.Add(new(total / 1e6, tags));
-            containerPower.Add(new(Watts(interval), tags));
-        }
-
-        var podEnergy = new List<Measurement<double>>();
-        var podPower = new List<Measurement<double>>();
-        var podsByUid = snapshot.Pods.ToDictionary(p => p.PodUid, StringComparer.Ordinal);
-        var (pods, foldedPods) = podPlanner.Update(snapshot.Pods.Select(p => (p.PodUid, p.Namespace, p.Energy.Total.Microjoules, p.Energy.Interval.Microjoules)));
-        foreach (var (uid, total, interval) in pods)
-        {
-            var pod = podsByUid[uid];
-            KeyValuePair<string, object?>[] tags =
-            [
-                new(SemanticConventions.PodUid, uid),
-                new(SemanticConventions.PodName, pod.PodName ?? string.Empty),
-                new(SemanticConventions.NamespaceName, pod.Namespace ?? string.Empty),
-                source,
-            ];
-            podEnergy.Add(new(total / 1e6, tags));
-            podPower.Add(new(Watts(interval), tags));
-        }
-
-        foreach (var (ns, total, interval) in foldedPods)
-        {
-            KeyValuePair<string, object?>[] tags = [new(SemanticConventions.PodName, SemanticConventions.Other), new(SemanticConventions.NamespaceName, ns), source];
-            podEnergy.Add(new(total / 1e6, tags));
-            podPower.Add(new(Watts(interval), tags));
+            var gpuSource = new KeyValuePair<string, object?>(SemanticConventions.Source, GpuSource(snapshot));
+            AddConsumers(cpu, snapshot, SemanticConventions.GpuPool, gpuSource, planners.GpuProcesses, planners.GpuContainers, planners.GpuPods, options, static c => c.Gpu, static p => p.Gpu);
+            cpu.Idle(snapshot.GpuIdle, [gpuSource, new(SemanticConventions.HwType, SemanticConventions.GpuPool)]);
         }
 
         KeyValuePair<string, object?>[] sourceOnly = [source];
@@ -117,15 +102,106 @@ internal sealed class PowerMetricsView
             ZonePower = [.. zonePower],
             HostEnergy = [new(snapshot.Host.Total.Joules, sourceOnly)],
             HostPower = [new(snapshot.Host.Power.Watts, sourceOnly)],
-            ProcessEnergy = [.. processEnergy],
-            ProcessPower = [.. processPower],
-            IdleEnergy = [new(snapshot.Idle.Total.Joules, sourceOnly)],
-            IdlePower = [new(snapshot.Idle.Power.Watts, sourceOnly)],
-            ContainerEnergy = [.. containerEnergy],
-            ContainerPower = [.. containerPower],
-            PodEnergy = [.. podEnergy],
-            PodPower = [.. podPower],
+            ProcessEnergy = [.. cpu.ProcessEnergy],
+            ProcessPower = [.. cpu.ProcessPower],
+            IdleEnergy = [.. cpu.IdleEnergy],
+            IdlePower = [.. cpu.IdlePower],
+            ContainerEnergy = [.. cpu.ContainerEnergy],
+            ContainerPower = [.. cpu.ContainerPower],
+            PodEnergy = [.. cpu.PodEnergy],
+            PodPower = [.. cpu.PodPower],
+            GpuUtilization = [.. gpuUtilization],
+            GpuMemoryUsage = [.. gpuMemoryUsage],
+            GpuMemoryLimit = [.. gpuMemoryLimit],
         };
+    }
+
+    /// <summary>The GPUs' <c>otelpower.source</c>: <c>nvml</c> when every GPU has its own counter, <c>nvml-power</c> when any is integrated from power.</summary>
+    private static string GpuSource(AttributionSnapshot snapshot) =>
+        snapshot.Pools.Any(p => p.IsGpu && p.Reading.Source == PoolEnergySource.Power) ? "nvml-power" : "nvml";
+
+    private static void AddConsumers(
+        ConsumerMeasurements into,
+        AttributionSnapshot snapshot,
+        string poolType,
+        KeyValuePair<string, object?> source,
+        ProcessSeriesPlanner processPlanner,
+        WorkloadSeriesPlanner containerPlanner,
+        WorkloadSeriesPlanner podPlanner,
+        PowerInstrumentationOptions options,
+        Func<ContainerEnergy, EnergyTally> containerEnergy,
+        Func<PodEnergy, EnergyTally> podEnergy)
+    {
+        var hwType = new KeyValuePair<string, object?>(SemanticConventions.HwType, poolType);
+        var seconds = snapshot.Interval.TotalSeconds;
+        double Watts(long microjoules) => seconds > 0 ? microjoules / 1e6 / seconds : 0;
+
+        foreach (var series in processPlanner.Update(snapshot))
+        {
+            var tags = series.Process is { } process
+                ? ProcessTags(process, snapshot, source, hwType, options)
+                : [new(SemanticConventions.ProcessExecutableName, series.ExecutableAggregate), source, hwType];
+            into.ProcessEnergy.Add(new(series.TotalMicrojoules / 1e6, tags));
+            into.ProcessPower.Add(new(Watts(series.IntervalMicrojoules), tags));
+        }
+
+        var containersById = snapshot.Containers.ToDictionary(c => c.Container.ContainerId, StringComparer.Ordinal);
+        var (containers, foldedContainers) = containerPlanner.Update(snapshot.Containers.Select(c =>
+            (c.Container.ContainerId, c.Metadata?.Namespace, containerEnergy(c).Total.Microjoules, containerEnergy(c).Interval.Microjoules)));
+        foreach (var (id, total, interval) in containers)
+        {
+            var tags = ContainerTags(containersById[id], source, hwType);
+            into.ContainerEnergy.Add(new(total / 1e6, tags));
+            into.ContainerPower.Add(new(Watts(interval), tags));
+        }
+
+        foreach (var (ns, total, interval) in foldedContainers)
+        {
+            KeyValuePair<string, object?>[] tags = [new(SemanticConventions.ContainerId, SemanticConventions.Other), new(SemanticConventions.NamespaceName, ns), source, hwType];
+            into.ContainerEnergy.Add(new(total / 1e6, tags));
+            into.ContainerPower.Add(new(Watts(interval), tags));
+        }
+
+        var podsByUid = snapshot.Pods.ToDictionary(p => p.PodUid, StringComparer.Ordinal);
+        var (pods, foldedPods) = podPlanner.Update(snapshot.Pods.Select(p => (p.PodUid, p.Namespace, podEnergy(p).Total.Microjoules, podEnergy(p).Interval.Microjoules)));
+        foreach (var (uid, total, interval) in pods)
+        {
+            var pod = podsByUid[uid];
+            KeyValuePair<string, object?>[] tags =
+            [
+                new(SemanticConventions.PodUid, uid),
+                new(SemanticConventions.PodName, pod.PodName ?? string.Empty),
+                new(SemanticConventions.NamespaceName, pod.Namespace ?? string.Empty),
+                source,
+                hwType,
+            ];
+            into.PodEnergy.Add(new(total / 1e6, tags));
+            into.PodPower.Add(new(Watts(interval), tags));
+        }
+
+        foreach (var (ns, total, interval) in foldedPods)
+        {
+            KeyValuePair<string, object?>[] tags = [new(SemanticConventions.PodName, SemanticConventions.Other), new(SemanticConventions.NamespaceName, ns), source, hwType];
+            into.PodEnergy.Add(new(total / 1e6, tags));
+            into.PodPower.Add(new(Watts(interval), tags));
+        }
+    }
+
+    private static KeyValuePair<string, object?>[] DeviceTags(PoolDevice device)
+    {
+        var tags = new List<KeyValuePair<string, object?>>(5)
+        {
+            new(SemanticConventions.HwId, device.Id),
+            new(SemanticConventions.HwName, device.Name),
+            new(SemanticConventions.HwType, device.Type),
+            new(SemanticConventions.HwVendor, device.Vendor),
+        };
+        if (!string.IsNullOrEmpty(device.Model))
+        {
+            tags.Add(new(SemanticConventions.HwModel, device.Model));
+        }
+
+        return [.. tags];
     }
 
     internal static string HardwareType(EnergyZoneKind kind) => kind == EnergyZoneKind.Dram ? "memory" : "cpu";
@@ -146,13 +222,15 @@ internal sealed class PowerMetricsView
         return [.. tags];
     }
 
-    private static KeyValuePair<string, object?>[] ProcessTags(ProcessIdentity process, AttributionSnapshot snapshot, KeyValuePair<string, object?> source, PowerInstrumentationOptions options)
+    private static KeyValuePair<string, object?>[] ProcessTags(
+        ProcessIdentity process, AttributionSnapshot snapshot, KeyValuePair<string, object?> source, KeyValuePair<string, object?> hwType, PowerInstrumentationOptions options)
     {
-        var tags = new List<KeyValuePair<string, object?>>(9)
+        var tags = new List<KeyValuePair<string, object?>>(10)
         {
             new(SemanticConventions.ProcessPid, (long)process.Pid),
             new(SemanticConventions.ProcessExecutableName, process.ExecutableName),
             source,
+            hwType,
         };
         if (options.IncludeCommandLine && process.CommandLine is { } commandLine)
         {
@@ -163,9 +241,9 @@ internal sealed class PowerMetricsView
         return [.. tags];
     }
 
-    private static KeyValuePair<string, object?>[] ContainerTags(ContainerEnergy container, KeyValuePair<string, object?> source)
+    private static KeyValuePair<string, object?>[] ContainerTags(ContainerEnergy container, KeyValuePair<string, object?> source, KeyValuePair<string, object?> hwType)
     {
-        var tags = new List<KeyValuePair<string, object?>>(7) { source };
+        var tags = new List<KeyValuePair<string, object?>>(8) { source, hwType };
         AddWorkloadTags(tags, container.Container, container.Metadata);
         return [.. tags];
     }
@@ -201,5 +279,40 @@ internal sealed class PowerMetricsView
         {
             tags.Add(new(key, value));
         }
+    }
+}
+
+/// <summary>The planners of one instrumentation: a CPU set and a GPU set.</summary>
+internal sealed record SeriesPlanners(
+    ProcessSeriesPlanner Processes,
+    WorkloadSeriesPlanner Containers,
+    WorkloadSeriesPlanner Pods,
+    ProcessSeriesPlanner GpuProcesses,
+    WorkloadSeriesPlanner GpuContainers,
+    WorkloadSeriesPlanner GpuPods);
+
+/// <summary>Consumer measurements being gathered for one view.</summary>
+internal sealed class ConsumerMeasurements
+{
+    public List<Measurement<double>> ProcessEnergy { get; } = [];
+
+    public List<Measurement<double>> ProcessPower { get; } = [];
+
+    public List<Measurement<double>> IdleEnergy { get; } = [];
+
+    public List<Measurement<double>> IdlePower { get; } = [];
+
+    public List<Measurement<double>> ContainerEnergy { get; } = [];
+
+    public List<Measurement<double>> ContainerPower { get; } = [];
+
+    public List<Measurement<double>> PodEnergy { get; } = [];
+
+    public List<Measurement<double>> PodPower { get; } = [];
+
+    public void Idle(EnergyTally idle, KeyValuePair<string, object?>[] tags)
+    {
+        IdleEnergy.Add(new(idle.Total.Joules, tags));
+        IdlePower.Add(new(idle.Power.Watts, tags));
     }
 }

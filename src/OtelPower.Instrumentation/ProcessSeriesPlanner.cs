@@ -13,12 +13,16 @@ internal sealed class ProcessSeriesPlanner
     private readonly Dictionary<ProcessKey, ProcessState> _processes = [];
     private readonly Dictionary<string, ExecutableState> _executables = new(StringComparer.Ordinal);
     private readonly int _pidSeriesBudget;
+    private readonly Func<ProcessEnergy, EnergyTally> _energyOf;
     private long _generation;
     private int _namedExecutables;
 
-    public ProcessSeriesPlanner(PowerInstrumentationOptions options)
+    /// <param name="options">The budgets.</param>
+    /// <param name="energyOf">Which pool's books to plan: the CPU pool's by default, or a process's GPU energy.</param>
+    public ProcessSeriesPlanner(PowerInstrumentationOptions options, Func<ProcessEnergy, EnergyTally>? energyOf = null)
     {
         _options = options;
+        _energyOf = energyOf ?? (static p => p.Energy);
 
         // One slot per executable aggregate, one for "other", one kept free for the SDK's overflow series.
         _pidSeriesBudget = options.CardinalityLimit - options.MaxExecutableSeries - 2;
@@ -59,7 +63,7 @@ internal sealed class ProcessSeriesPlanner
 
             state.Generation = _generation;
             state.Latest = process;
-            var interval = process.Energy.Interval.Microjoules;
+            var interval = _energyOf(process).Interval.Microjoules;
             if (state.Promoted)
             {
                 state.TotalMicrojoules += interval;
@@ -117,8 +121,8 @@ internal sealed class ProcessSeriesPlanner
         }
 
         var top = _processes.Values
-            .Where(s => s.Latest.Energy.Total.Microjoules > 0)
-            .OrderByDescending(s => s.Latest.Energy.Total.Microjoules)
+            .Where(s => _energyOf(s.Latest).Total.Microjoules > 0)
+            .OrderByDescending(s => _energyOf(s.Latest).Total.Microjoules)
             .ThenBy(s => s.Latest.Key)
             .Take(_options.MaxProcessSeries);
         foreach (var state in top)

@@ -17,11 +17,22 @@ public static class SemanticConventions
     public const string ContainerPower = "otelpower.container.power";
     public const string PodEnergy = "otelpower.pod.energy";
     public const string PodPower = "otelpower.pod.power";
+    public const string HwGpuUtilization = "hw.gpu.utilization";
+    public const string HwGpuMemoryUsage = "hw.gpu.memory.usage";
+    public const string HwGpuMemoryLimit = "hw.gpu.memory.limit";
 
     public const string HwId = "hw.id";
     public const string HwName = "hw.name";
     public const string HwType = "hw.type";
     public const string HwParent = "hw.parent";
+    public const string HwVendor = "hw.vendor";
+    public const string HwModel = "hw.model";
+
+    /// <summary>The <c>hw.type</c> of consumer series: which pool the joules come from.</summary>
+    public const string CpuPool = "cpu";
+
+    /// <summary>The <c>hw.type</c> of consumer series that carry GPU joules, and of GPU devices.</summary>
+    public const string GpuPool = "gpu";
     public const string Source = "otelpower.source";
     public const string ProcessPid = "process.pid";
     public const string ProcessExecutableName = "process.executable.name";
@@ -41,6 +52,12 @@ public static class SemanticConventions
     public static readonly IReadOnlyList<string> InstrumentNames =
     [
         HwEnergy, HwPower, HwHostEnergy, HwHostPower, ProcessEnergy, ProcessPower, IdleEnergy, IdlePower,
-        ContainerEnergy, ContainerPower, PodEnergy, PodPower,
+        ContainerEnergy, ContainerPower, PodEnergy, PodPower, HwGpuUtilization, HwGpuMemoryUsage, HwGpuMemoryLimit,
+    ];
+
+    /// <summary>Instruments whose series are per consumer: one set per pool type (cpu, gpu), each planned within the limit.</summary>
+    public static readonly IReadOnlyList<string> ConsumerInstrumentNames =
+    [
+        ProcessEnergy, ProcessPower, IdleEnergy, IdlePower, ContainerEnergy, ContainerPower, PodEnergy, PodPower,
     ];
 }

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
 using OtelPower.Attribution;
+using OtelPower.Attribution.Pools;
 using OtelPower.Sensors.Cgroups;
 using OtelPower.Sensors.Estimation;
 using OtelPower.Sensors.Powercap;
@@ -24,9 +25,11 @@ public sealed partial class HostSampler
     private readonly UtilisationEstimator? _estimator;
     private readonly CgroupCpuReader? _cgroups;
     private readonly long _startTimestamp;
+    private readonly IReadOnlyList<IEnergyPoolReader> _poolReaders;
 
-    public HostSampler(SensorOptions options, TimeProvider timeProvider, ILogger<HostSampler> logger)
+    public HostSampler(SensorOptions options, TimeProvider timeProvider, ILogger<HostSampler> logger, IReadOnlyList<IEnergyPoolReader>? poolReaders = null)
     {
+        _poolReaders = poolReaders ?? [];
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(timeProvider);
         ArgumentNullException.ThrowIfNull(logger);
@@ -71,7 +74,25 @@ public sealed partial class HostSampler
         var processes = _procfs.ReadProcesses();
         var containers = _cgroups?.Read() ?? [];
         var zones = _estimator is { } estimator ? [estimator.Read(cpu, cpuCount, monotonic)] : ReadZones();
-        return new HostSample(timestamp, monotonic, Source, zones, cpu, cpuCount, processes, ClockTicks.PerSecond, containers, containerMetadata);
+        return new HostSample(timestamp, monotonic, Source, zones, cpu, cpuCount, processes, ClockTicks.PerSecond, containers, containerMetadata, ReadPools());
+    }
+
+    /// <summary>Device pools (GPUs) from every reader; a reader leaves out what fails, it never throws.</summary>
+    private ImmutableArray<EnergyPoolReading> ReadPools()
+    {
+        if (_poolReaders.Count == 0)
+        {
+            return [];
+        }
+
+        var pools = new List<EnergyPoolReading>();
+        foreach (var reader in _poolReaders)
+        {
+            pools.AddRange(reader.Read());
+        }
+
+        pools.Sort(static (a, b) => string.CompareOrdinal(a.Device.Id, b.Device.Id));
+        return [.. pools];
     }
 
     private ImmutableArray<EnergyZoneReading> ReadZones()

@@ -54,29 +54,44 @@ internal sealed class ConsoleViewWriter : ISnapshotWriter
             text.Append(culture, $"  {zone.Zone.Name,-14} {zone.Zone.Id,-16} {zone.Energy.Power.Watts,9:0.00} W  {zone.Energy.Total.Joules,12:0.0} J{note}\n");
         }
 
+        var gpus = snapshot.HasGpus;
+        if (gpus)
+        {
+            text.Append(culture, $"GPUs  {snapshot.Pools.Where(p => p.IsGpu).Sum(p => p.Energy.Power.Watts),9:0.00} W  idle {snapshot.GpuIdle.Power.Watts,9:0.00} W\n");
+            foreach (var gpu in snapshot.Pools.Where(p => p.IsGpu))
+            {
+                var energySource = gpu.Reading.Source == Attribution.Pools.PoolEnergySource.Counter ? "counter" : "power";
+                text.Append(culture, $"  {gpu.Device.Name,-14} {Printable(gpu.Device.Model ?? gpu.Device.Id, 24),-24} {gpu.Energy.Power.Watts,9:0.00} W  idle {gpu.Idle.Power.Watts,9:0.00} W  {gpu.Energy.Total.Joules,12:0.0} J  ({energySource})\n");
+            }
+        }
+
+        var gpuHeader = gpus ? $" {"GPU W",9}" : string.Empty;
         text.Append('\n');
-        text.Append(culture, $"{"PID",8}  {"NAME",-20} {"POWER W",9} {"CPU %",7} {"ENERGY J",12}\n");
+        text.Append(culture, $"{"PID",8}  {"NAME",-20} {"POWER W",9} {"CPU %",7} {"ENERGY J",12}{gpuHeader}\n");
         var cpuTicksInInterval = snapshot.Interval.TotalSeconds * snapshot.ClockTicksPerSecond;
         foreach (var process in TopByPower(snapshot.Processes, top))
         {
             var cpuPercent = cpuTicksInInterval > 0 ? 100.0 * process.IntervalCpuTicks / cpuTicksInInterval : 0;
-            text.Append(culture, $"{process.Process.Pid,8}  {Printable(process.Process.ExecutableName, 20),-20} {process.Energy.Power.Watts,9:0.00} {cpuPercent,7:0.0} {process.Energy.Total.Joules,12:0.000}\n");
+            var gpuColumn = gpus ? string.Format(culture, " {0,9:0.00}", process.Gpu.Power.Watts) : string.Empty;
+            text.Append(culture, $"{process.Process.Pid,8}  {Printable(process.Process.ExecutableName, 20),-20} {process.Energy.Power.Watts,9:0.00} {cpuPercent,7:0.0} {process.Energy.Total.Joules,12:0.000}{gpuColumn}\n");
         }
 
         if (!snapshot.Pods.IsEmpty || !snapshot.Containers.IsEmpty)
         {
             text.Append('\n');
-            text.Append(culture, $"{"NAMESPACE/POD (or CONTAINER)",-44} {"POWER W",9} {"ENERGY J",12}\n");
-            foreach (var pod in snapshot.Pods.OrderByDescending(p => p.Energy.Interval.Microjoules).Take(top))
+            text.Append(culture, $"{"NAMESPACE/POD (or CONTAINER)",-44} {"POWER W",9} {"ENERGY J",12}{gpuHeader}\n");
+            foreach (var pod in snapshot.Pods.OrderByDescending(p => p.Energy.Interval.Microjoules + p.Gpu.Interval.Microjoules).Take(top))
             {
                 var name = $"{pod.Namespace ?? "?"}/{pod.PodName ?? pod.PodUid}";
-                text.Append(culture, $"{Printable(name, 44),-44} {pod.Energy.Power.Watts,9:0.00} {pod.Energy.Total.Joules,12:0.000}\n");
+                var gpuColumn = gpus ? string.Format(culture, " {0,9:0.00}", pod.Gpu.Power.Watts) : string.Empty;
+                text.Append(culture, $"{Printable(name, 44),-44} {pod.Energy.Power.Watts,9:0.00} {pod.Energy.Total.Joules,12:0.000}{gpuColumn}\n");
             }
 
-            foreach (var container in snapshot.Containers.Where(c => c.Container.PodUid is null).OrderByDescending(c => c.Energy.Interval.Microjoules).Take(top))
+            foreach (var container in snapshot.Containers.Where(c => c.Container.PodUid is null).OrderByDescending(c => c.Energy.Interval.Microjoules + c.Gpu.Interval.Microjoules).Take(top))
             {
                 var name = $"{container.Container.Runtime}:{container.Container.ContainerId[..Math.Min(12, container.Container.ContainerId.Length)]}";
-                text.Append(culture, $"{name,-44} {container.Energy.Power.Watts,9:0.00} {container.Energy.Total.Joules,12:0.000}\n");
+                var gpuColumn = gpus ? string.Format(culture, " {0,9:0.00}", container.Gpu.Power.Watts) : string.Empty;
+                text.Append(culture, $"{name,-44} {container.Energy.Power.Watts,9:0.00} {container.Energy.Total.Joules,12:0.000}{gpuColumn}\n");
             }
         }
 
@@ -85,8 +100,8 @@ internal sealed class ConsoleViewWriter : ISnapshotWriter
 
     private static IEnumerable<ProcessEnergy> TopByPower(IReadOnlyCollection<ProcessEnergy> processes, int top) =>
         processes.Where(p => p.WasActive)
-            .OrderByDescending(p => p.Energy.Interval.Microjoules)
-            .ThenByDescending(p => p.Energy.Total.Microjoules)
+            .OrderByDescending(p => p.Energy.Interval.Microjoules + p.Gpu.Interval.Microjoules)
+            .ThenByDescending(p => p.Energy.Total.Microjoules + p.Gpu.Total.Microjoules)
             .Take(top);
 
     /// <summary>A comm can hold newlines and escape sequences; the view must not be redrawn by a process name.</summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using OtelPower.Attribution;
+using OtelPower.Attribution.Pools;
 
 namespace OtelPower.Agent.Exporters;
 
@@ -76,6 +77,7 @@ internal sealed class JsonLinesWriter : ISnapshotWriter, IDisposable
 
         json.WriteEndArray();
         WriteTally(json, "idle", snapshot.Idle);
+        WriteGpus(json, snapshot);
 
         json.WriteStartArray("processes");
         foreach (var process in snapshot.Processes)
@@ -98,6 +100,7 @@ internal sealed class JsonLinesWriter : ISnapshotWriter, IDisposable
             json.WriteNumber("cpu_s", (double)process.IntervalCpuTicks / snapshot.ClockTicksPerSecond);
             WriteWorkload(json, process.Process.Container, snapshot.MetadataOf(process.Process.Container));
             WriteEnergy(json, process.Energy);
+            WriteGpuEnergy(json, process.Gpu);
             json.WriteEndObject();
         }
 
@@ -112,6 +115,7 @@ internal sealed class JsonLinesWriter : ISnapshotWriter, IDisposable
             json.WriteString("runtime", container.Container.Runtime);
             json.WriteNumber("cpu_s", container.IntervalCpuMicroseconds / 1e6);
             WriteEnergy(json, container.Energy);
+            WriteGpuEnergy(json, container.Gpu);
             json.WriteEndObject();
         }
 
@@ -124,11 +128,44 @@ internal sealed class JsonLinesWriter : ISnapshotWriter, IDisposable
             WriteIfKnown(json, "k8s_pod_name", pod.PodName);
             WriteIfKnown(json, "k8s_namespace_name", pod.Namespace);
             WriteEnergy(json, pod.Energy);
+            WriteGpuEnergy(json, pod.Gpu);
             json.WriteEndObject();
         }
 
         json.WriteEndArray();
         json.WriteEndObject();
+    }
+
+    /// <summary>One object per GPU pool: its energy, its idle part and how the energy is known.</summary>
+    private static void WriteGpus(Utf8JsonWriter json, AttributionSnapshot snapshot)
+    {
+        json.WriteStartArray("gpus");
+        foreach (var pool in snapshot.Pools)
+        {
+            if (!pool.IsGpu)
+            {
+                continue;
+            }
+
+            json.WriteStartObject();
+            json.WriteString("uuid", pool.Device.Id);
+            json.WriteNumber("index", pool.Device.Index);
+            json.WriteString("name", pool.Device.Name);
+            WriteIfKnown(json, "model", pool.Device.Model);
+            json.WriteString("source", pool.Reading.Source == PoolEnergySource.Counter ? "counter" : "power");
+            WriteEnergy(json, pool.Energy);
+            json.WriteNumber("idle_energy_j", pool.Idle.Total.Joules);
+            json.WriteNumber("idle_power_w", Math.Round(pool.Idle.Power.Watts, 6));
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+    }
+
+    private static void WriteGpuEnergy(Utf8JsonWriter json, EnergyTally tally)
+    {
+        json.WriteNumber("gpu_energy_j", tally.Total.Joules);
+        json.WriteNumber("gpu_power_w", Math.Round(tally.Power.Watts, 6));
     }
 
     /// <summary>The container and Kubernetes keys, each only when known.</summary>
