@@ -92,7 +92,11 @@ internal sealed class PowerMetricsView
         {
             var gpuSource = new KeyValuePair<string, object?>(SemanticConventions.Source, GpuSource(snapshot));
             AddConsumers(cpu, snapshot, SemanticConventions.GpuPool, gpuSource, planners.GpuProcesses, planners.GpuContainers, planners.GpuPods, options, static c => c.Gpu, static p => p.Gpu);
-            cpu.Idle(snapshot.GpuIdle, [gpuSource, new(SemanticConventions.HwType, SemanticConventions.GpuPool)]);
+            foreach (var pool in snapshot.Pools.Where(p => p.IsGpu))
+            {
+                // One idle series per GPU (a handful per node), so a dashboard shows each GPU's idle.
+                cpu.Idle(pool.Idle, [gpuSource, new(SemanticConventions.HwType, SemanticConventions.GpuPool), new(SemanticConventions.HwId, pool.Device.Id), new(SemanticConventions.HwName, pool.Device.Name)]);
+            }
         }
 
         KeyValuePair<string, object?>[] sourceOnly = [source];

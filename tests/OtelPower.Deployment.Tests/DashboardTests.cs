@@ -164,11 +164,31 @@ public sealed partial class DashboardTests
     [Fact]
     public void Watt_hours_per_namespace_come_from_the_pod_energy_counter_over_the_range()
     {
-        var pie = Assert.Single(Queries, q => q.PanelType == "piechart");
+        var pies = Queries.Where(q => q.PanelType == "piechart").ToList();
+        Assert.Equal(2, pies.Count);
+        foreach (var pie in pies)
+        {
+            Assert.True(pie.Instant);
+            Assert.StartsWith("sum by (k8s_namespace_name) (increase(otelpower_pod_energy_joules_total{", pie.Expression, StringComparison.Ordinal);
+            Assert.EndsWith("[$__range])) / 3600", pie.Expression, StringComparison.Ordinal);
+        }
 
-        Assert.True(pie.Instant);
-        Assert.StartsWith("sum by (k8s_namespace_name) (increase(otelpower_pod_energy_joules_total{", pie.Expression, StringComparison.Ordinal);
-        Assert.EndsWith("[$__range])) / 3600", pie.Expression, StringComparison.Ordinal);
+        // One over every pool (a namespace's whole measured energy), one over the GPUs only.
+        Assert.Single(pies, q => !q.Expression.Contains("hw_type", StringComparison.Ordinal));
+        Assert.Single(pies, q => q.Expression.Contains("{hw_type=\"gpu\",", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Gpu_panels_show_power_and_watt_hours_per_namespace_the_cpu_gpu_split_and_each_gpus_idle()
+    {
+        var gpu = Queries.Where(q => q.Expression.Contains("hw_type", StringComparison.Ordinal)).ToList();
+        Assert.Contains(gpu, q => q.PanelType == "timeseries" && q.Expression.StartsWith("sum by (k8s_namespace_name) (otelpower_pod_power_watts{hw_type=\"gpu\",", StringComparison.Ordinal));
+        Assert.Contains(gpu, q => q.Expression.StartsWith("sum by (k8s_namespace_name, hw_type) (otelpower_pod_power_watts{", StringComparison.Ordinal));
+        Assert.Contains(gpu, q => q.Expression.StartsWith("sum by (host_name, hw_name) (otelpower_idle_power_watts{hw_type=\"gpu\",", StringComparison.Ordinal));
+
+        // The idle share is the CPU pool's: GPU idle is not inside hw.host.power.
+        Assert.All(Queries.Where(q => q.Expression.Contains("/ sum", StringComparison.Ordinal) && q.Expression.Contains("otelpower_idle_power_watts", StringComparison.Ordinal)),
+            q => Assert.Contains("otelpower_idle_power_watts{hw_type=\"cpu\",", q.Expression, StringComparison.Ordinal));
     }
 
     [Fact]
