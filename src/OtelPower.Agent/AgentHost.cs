@@ -9,6 +9,7 @@ using OtelPower.Agent.Sampling;
 using OtelPower.Agent.Telemetry;
 using OtelPower.Attribution;
 using OtelPower.Sensors;
+using OtelPower.Sensors.Gpu;
 
 namespace OtelPower.Agent;
 
@@ -70,7 +71,9 @@ internal static class AgentHost
 
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(sp => new HostSampler(options.ToSensorOptions(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<HostSampler>>()));
+        builder.Services.AddSingleton(sp => new EnergyPoolReaders(OpenPoolReaders(options, sp)));
+        builder.Services.AddSingleton(sp => new HostSampler(
+            options.ToSensorOptions(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<HostSampler>>(), sp.GetRequiredService<EnergyPoolReaders>().Readers));
         builder.Services.AddSingleton<EnergyLedger>();
         builder.Services.AddSingleton(feed);
         builder.Services.AddHostedService<SnapshotWriterService>();
@@ -96,6 +99,23 @@ internal static class AgentHost
         return builder;
     }
 
+    /// <summary>GPU readers that could open; a host without the driver gets none (the reader logs one line).</summary>
+    private static List<IEnergyPoolReader> OpenPoolReaders(AgentOptions options, IServiceProvider services)
+    {
+        var readers = new List<IEnergyPoolReader>();
+        if (!string.IsNullOrWhiteSpace(options.NvmlLibrary)
+            && NvmlGpuReader.TryOpen(
+                new NvmlOptions { LibraryPath = options.NvmlLibrary },
+                services.GetRequiredService<TimeProvider>(),
+                services.GetRequiredService<ILogger<NvmlGpuReader>>(),
+                out var nvml))
+        {
+            readers.Add(nvml);
+        }
+
+        return readers;
+    }
+
     private static void AddLocalWriters(IServiceCollection services, AgentOptions options)
     {
         var exporters = options.ExporterNames;
@@ -115,4 +135,18 @@ internal static class AgentHost
     /// <summary>Opens the JSON output for appending; a complete line per interval, so a crash never leaves half an object.</summary>
     public static FileStream OpenOutputFile(string path) =>
         new(path, new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.Read });
+}
+
+/// <summary>The device pool readers of this agent; disposed with the host (NVML is shut down).</summary>
+internal sealed class EnergyPoolReaders(IReadOnlyList<IEnergyPoolReader> readers) : IDisposable
+{
+    public IReadOnlyList<IEnergyPoolReader> Readers { get; } = readers;
+
+    public void Dispose()
+    {
+        foreach (var reader in Readers)
+        {
+            reader.Dispose();
+        }
+    }
 }

@@ -26,6 +26,9 @@ public sealed class AgentOptions
     /// <summary>The cgroup root containers are measured under; empty turns container measurement off.</summary>
     public string Cgroupfs { get; set; } = "/sys/fs/cgroup";
 
+    /// <summary>The NVML library GPUs are read through (a soname or a path); empty turns GPUs off.</summary>
+    public string NvmlLibrary { get; set; } = "libnvidia-ml.so.1";
+
     /// <summary>Name containers from the Kubernetes API (on automatically inside a pod).</summary>
     public bool Kubernetes { get; set; }
 

@@ -37,6 +37,7 @@ internal sealed class CommandLine
         new("--pod-label", "PodLabels", OptionValueKind.List, "KEY", "copy this pod label to attributes (repeatable)"),
         new("--container-engines", "ContainerEngines", OptionValueKind.OptionalPath, "SOCKETS", "Docker/Podman API sockets for container names (default docker.sock, podman.sock; \"\" for none)"),
         new("--include-cmdline", "IncludeCmdline", OptionValueKind.Flag, "", "read and export command lines (off: they often hold secrets)"),
+        new("--nvml-library", "NvmlLibrary", OptionValueKind.OptionalPath, "PATH", "NVIDIA NVML library for GPU energy (default libnvidia-ml.so.1; \"\" for none)"),
     ];
 
     private CommandLine(AgentCommand command, IReadOnlyDictionary<string, string?> settings, IReadOnlyList<string> errors, IReadOnlyList<string> commandArguments)
