@@ -8,7 +8,7 @@ public sealed class NvmlOptions
     /// the ld.so cache). Default <c>libnvidia-ml.so.1</c>, never the unversioned <c>.so</c>, which driver-only
     /// hosts often lack.
     /// </summary>
-    public string LibraryPath { get; set; } = "libnvidia-ml.so.1";
+    public string LibraryPath { get; set; } = NvmlLibrary.DefaultPath;
 
     /// <summary>How long a GPU that failed (GPU_IS_LOST, an XID) stays out before it is tried again.</summary>
     public TimeSpan FailedGpuRetryInterval { get; set; } = TimeSpan.FromSeconds(30);

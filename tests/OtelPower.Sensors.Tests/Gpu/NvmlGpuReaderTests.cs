@@ -17,6 +17,15 @@ public sealed class NvmlGpuReaderTests
     private readonly RecordingLogger<NvmlGpuReader> _log = new();
 
     [Fact]
+    public void Default_library_is_the_soname_so_the_loader_path_applies()
+    {
+        var options = new NvmlOptions();
+
+        Assert.Equal("libnvidia-ml.so.1", options.LibraryPath);
+        Assert.Equal(TimeSpan.FromSeconds(30), options.FailedGpuRetryInterval);
+    }
+
+    [Fact]
     public void Missing_library_is_one_information_line_and_no_reader()
     {
         var path = Path.Combine(Path.GetTempPath(), "otelpower-no-nvml-" + Guid.NewGuid().ToString("N"), "libnvidia-ml.so.1");
