@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -73,6 +74,8 @@ struct fake_proc {
     int graphics;
     unsigned long long mem;
 };
+
+#define TS_NOW ULLONG_MAX
 
 struct fake_sample {
     unsigned gpu;
@@ -272,7 +275,7 @@ static void parse_line(char *line)
             else if (strcmp(key, "mem") == 0) proc.mem = num(value);
         } else {
             if (strcmp(key, "pid") == 0) sample.pid = (unsigned)num(value);
-            else if (strcmp(key, "ts") == 0) sample.ts = num(value);
+            else if (strcmp(key, "ts") == 0) sample.ts = strcmp(value, "now") == 0 ? TS_NOW : num(value);
             else if (strcmp(key, "sm") == 0) sample.sm = (unsigned)num(value);
             else if (strcmp(key, "mem") == 0) sample.mem = (unsigned)num(value);
             else if (strcmp(key, "enc") == 0) sample.enc = (unsigned)num(value);
@@ -426,6 +429,13 @@ EXPORT nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t device, unsigned int *p
 }
 
 #ifndef FAKE_NVML_OLD_DRIVER
+/* A sample scripted with ts=now is taken at the call, as a driver that samples continuously would:
+   every call after some time has passed sees it again, whatever the script's timing. */
+static unsigned long long sample_ts(const struct fake_sample *s, unsigned long long now)
+{
+    return s->ts == TS_NOW ? now : s->ts;
+}
+
 EXPORT nvmlReturn_t nvmlDeviceGetProcessUtilization(nvmlDevice_t device, nvmlProcessUtilizationSample_t *utilization,
                                                     unsigned int *sampleCount, unsigned long long lastSeenTimeStamp)
 {
@@ -434,9 +444,12 @@ EXPORT nvmlReturn_t nvmlDeviceGetProcessUtilization(nvmlDevice_t device, nvmlPro
     if (!g->procutil || g->mig) return NVML_ERROR_NOT_SUPPORTED;
     g->last_seen = lastSeenTimeStamp;
     unsigned gpu = (unsigned)(g - S.gpus);
+    struct timespec clock;
+    clock_gettime(CLOCK_REALTIME, &clock);
+    unsigned long long now = (unsigned long long)clock.tv_sec * 1000000ULL + (unsigned long long)clock.tv_nsec / 1000ULL;
     unsigned n = 0;
     for (unsigned i = 0; i < S.nsamples; i++) {
-        if (S.samples[i].gpu == gpu && S.samples[i].ts > lastSeenTimeStamp) n++;
+        if (S.samples[i].gpu == gpu && sample_ts(&S.samples[i], now) > lastSeenTimeStamp) n++;
     }
     if (n == 0) {
         *sampleCount = 0;
@@ -449,8 +462,8 @@ EXPORT nvmlReturn_t nvmlDeviceGetProcessUtilization(nvmlDevice_t device, nvmlPro
     unsigned w = 0;
     for (unsigned i = 0; i < S.nsamples; i++) {
         const struct fake_sample *s = &S.samples[i];
-        if (s->gpu != gpu || s->ts <= lastSeenTimeStamp) continue;
-        nvmlProcessUtilizationSample_t out = { s->pid, s->ts, s->sm, s->mem, s->enc, s->dec };
+        if (s->gpu != gpu || sample_ts(s, now) <= lastSeenTimeStamp) continue;
+        nvmlProcessUtilizationSample_t out = { s->pid, sample_ts(s, now), s->sm, s->mem, s->enc, s->dec };
         utilization[w++] = out;
     }
     *sampleCount = n;
