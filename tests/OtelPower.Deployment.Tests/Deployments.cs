@@ -26,6 +26,7 @@ public static class Deployments
         ["helm collector.enabled=false"] = ["collector.enabled=false", $"otlp.endpoint={ExternalEndpoint}"],
         ["helm collector.enabled=false serviceMonitor.enabled"] = ["collector.enabled=false", $"otlp.endpoint={ExternalEndpoint}", "serviceMonitor.enabled=true"],
         ["helm otlp http and headers secret"] = ["otlp.protocol=http/protobuf", "otlp.headersSecret.name=vendor-otlp", "otlp.headersSecret.key=headers"],
+        ["helm carbon.configMap"] = ["carbon.configMap.name=grid-carbon", "carbon.configMap.key=gco2e-per-kwh"],
         ["helm every option"] =
         [
             "interval=2.5", "exporters={otlp,prometheus,json}", "prometheusPort=9500",
@@ -34,7 +35,7 @@ public static class Deployments
             "priorityClassName=system-node-critical",
             "resources.limits.memory=300Mi", "tolerations:=[{\"key\":\"dedicated\",\"operator\":\"Exists\",\"effect\":\"NoSchedule\"}]",
             "gpu.enabled=true", "vm.enabled=true", "vm.hostPath=/srv/vm-powercap", "serviceMonitor.enabled=true",
-            "otlp.headersSecret.name=vendor-otlp", "collector.clusterName=prod-eu",
+            "otlp.headersSecret.name=vendor-otlp", "collector.clusterName=prod-eu", "carbon.intensity=412.5",
         ],
     };
 

@@ -213,6 +213,29 @@ public sealed class HelmChartTests
     }
 
     [Fact]
+    public void Carbon_intensity_is_a_static_value_or_a_configmap_file_the_agent_re_reads()
+    {
+        Assert.Equal("412.5", ManifestSet.ArgumentAfter(EveryOption.AgentArgs, "--carbon-intensity"));
+
+        var fromFile = Deployments.Get("helm carbon.configMap");
+        var file = ManifestSet.ArgumentAfter(fromFile.AgentArgs, "--carbon-intensity-file")!;
+        var mount = Assert.Single(fromFile.AgentContainer.Sequence("volumeMounts"), m => file.StartsWith(m.Text("mountPath") + "/", StringComparison.Ordinal));
+        var volume = Assert.Single(PodSpec(fromFile).Sequence("volumes"), v => v.Text("name") == mount.Text("name"));
+
+        Assert.Equal("grid-carbon", volume.Text("configMap", "name"));
+        Assert.EndsWith("/gco2e-per-kwh", file, StringComparison.Ordinal);
+        // A subPath mount would never see the ConfigMap's updates.
+        Assert.Null(mount.At("subPath"));
+        Assert.Equal("true", mount.Text("readOnly"));
+        Assert.DoesNotContain("--carbon-intensity", fromFile.AgentArgs);
+        Assert.DoesNotContain(Defaults.AgentArgs, a => a.StartsWith("--carbon", StringComparison.Ordinal));
+
+        var both = HelmChart.Template("carbon.intensity=400", "carbon.configMap.name=grid-carbon");
+        Assert.NotEqual(0, both.ExitCode);
+        Assert.Contains("not both", both.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Privileged_is_an_explicit_escape_hatch_that_keeps_everything_else()
     {
         var deployment = HelmChart.Render("helm privileged", "privileged=true");
@@ -238,6 +261,8 @@ public sealed class HelmChartTests
     [InlineData("gpu.enabled=yes", "/gpu/enabled")]
     [InlineData("vm.hostPath=relative/dir", "/vm/hostPath")]
     [InlineData("serviceMonitor.interval=30", "/serviceMonitor/interval")]
+    [InlineData("carbon.intensity=high", "/carbon/intensity")]
+    [InlineData("carbon.intensity=-3", "/carbon/intensity")]
     public void The_schema_rejects_bad_values(string value, string path)
     {
         var result = HelmChart.Template(value);
