@@ -68,16 +68,18 @@ public sealed partial class SystemdUnitTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Exec_start_runs_the_published_binary_with_options_the_readme_documents()
+    public void Exec_start_runs_the_published_binary_with_defaults_the_environment_file_can_change()
     {
-        var command = Single("ExecStart").Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        var readme = File.ReadAllText(RepositoryRoot.Combine("README.md"));
-
-        Assert.Equal(Binary, command[0]);
-        Assert.All(command.Skip(1).Where(a => a.StartsWith("--", StringComparison.Ordinal)), option =>
-            Assert.Contains($"| `{option}", readme, StringComparison.Ordinal));
-        Assert.Equal("2", Single("RestartPreventExitStatus"));
+        // Arguments would win over OTELPOWER_ variables, so the defaults are variables too, and
+        // EnvironmentFile= (optional: "-") overrides Environment=.
+        Assert.Equal(Binary, Single("ExecStart"));
         Assert.StartsWith("-", Single("EnvironmentFile"), StringComparison.Ordinal);
+        var defaults = Single("Environment").Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            .Select(v => v.Split('=', 2))
+            .ToDictionary(kv => kv[0], kv => kv[1], StringComparer.Ordinal);
+        Assert.Equal("otlp,prometheus", defaults["OTELPOWER_EXPORTER"]);
+        Assert.All(defaults.Keys, k => Assert.StartsWith("OTELPOWER_", k, StringComparison.Ordinal));
+        Assert.Equal("2", Single("RestartPreventExitStatus"));
     }
 
     [Fact]
