@@ -27,6 +27,7 @@ public static class Deployments
         ["helm collector.enabled=false serviceMonitor.enabled"] = ["collector.enabled=false", $"otlp.endpoint={ExternalEndpoint}", "serviceMonitor.enabled=true"],
         ["helm otlp http and headers secret"] = ["otlp.protocol=http/protobuf", "otlp.headersSecret.name=vendor-otlp", "otlp.headersSecret.key=headers"],
         ["helm carbon.configMap"] = ["carbon.configMap.name=grid-carbon", "carbon.configMap.key=gco2e-per-kwh"],
+        ["helm prometheusRule.enabled"] = ["prometheusRule.enabled=true", "prometheusRule.labels.release=kube-prometheus-stack", "carbon.intensity=250"],
         ["helm every option"] =
         [
             "interval=2.5", "exporters={otlp,prometheus,json}", "prometheusPort=9500",

@@ -80,6 +80,19 @@ public sealed class HelmChartTests
     }
 
     [Fact]
+    public void The_prometheus_rule_holds_exactly_the_carbon_recording_rules()
+    {
+        var rulesPath = RepositoryRoot.Combine("otel-collector", "prometheus", "carbon.rules.yaml");
+        Assert.Equal(File.ReadAllText(rulesPath), File.ReadAllText(Path.Combine(HelmChart.ChartFolder, "files", "carbon.rules.yaml")));
+
+        var rule = Deployments.Get("helm prometheusRule.enabled").Single("PrometheusRule");
+        Assert.Equal("monitoring.coreos.com/v1", rule.Text("apiVersion"));
+        Assert.Equal("kube-prometheus-stack", rule.Text("metadata", "labels", "release"));
+        Assert.Equal(Canonical(YamlFiles.LoadSingleMapping(rulesPath).At("groups")), Canonical(rule.At("spec", "groups")));
+        Assert.Empty(Defaults.OfKind("PrometheusRule"));
+    }
+
+    [Fact]
     public void Gpu_nodes_get_the_nvidia_runtime_and_the_management_interface_only()
     {
         var gpu = Deployments.Get("helm gpu.enabled");
