@@ -83,7 +83,7 @@ public sealed partial class SystemdUnitTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Systemd_accepts_the_unit_and_rates_it_well_exposed_at_most_3()
+    public void Systemd_accepts_the_unit_and_rates_its_exposure_at_most_3()
     {
         if (SystemdAnalyze is not { } analyze)
         {
