@@ -80,6 +80,12 @@ public sealed class AgentOptions
     /// <summary>Processes with their own metric series; the rest fold into per-executable series.</summary>
     public int MaxProcessSeries { get; set; } = 20;
 
+    /// <summary>This node's grid carbon intensity, gCO2e/kWh, for otelpower.grid.carbon_intensity; unset: none.</summary>
+    public double? CarbonIntensity { get; set; }
+
+    /// <summary>A file holding the grid carbon intensity (one number, gCO2e/kWh), re-read every 30 s.</summary>
+    public string? CarbonIntensityFile { get; set; }
+
     /// <summary>Node name for k8s.node.name; NODE_NAME is read when unset.</summary>
     public string? NodeName { get; set; }
 
@@ -149,6 +155,16 @@ public sealed class AgentOptions
         if (PrometheusPort is < 1 or > 65535)
         {
             errors.Add($"--prometheus-port must be from 1 to 65535, not {PrometheusPort}.");
+        }
+
+        if (CarbonIntensity is { } intensity && !Telemetry.GridCarbonIntensity.IsValid(intensity))
+        {
+            errors.Add($"--carbon-intensity must be gCO2e/kWh from 0 to {Telemetry.GridCarbonIntensity.MaxGramsPerKilowattHour.ToString(CultureInfo.InvariantCulture)}, not {intensity.ToString(CultureInfo.InvariantCulture)}.");
+        }
+
+        if (CarbonIntensity is not null && !string.IsNullOrEmpty(CarbonIntensityFile))
+        {
+            errors.Add("--carbon-intensity and --carbon-intensity-file: give one of them.");
         }
 
         if (MaxProcessSeries < 0)

@@ -75,6 +75,7 @@ public sealed class KubernetesEndToEndTests : IAsyncLifetime
             "--procfs", tree.Procfs, "--sysfs", tree.Sysfs, "--cgroupfs", tree.Cgroupfs, "--interval", "2",
             "--exporter", "prometheus,json", "--prometheus-port", port.ToString(CultureInfo.InvariantCulture),
             "--kubernetes", "--kubeconfig", kubeconfig, "--node-name", PodFixtures.Node, "--pod-label", "app.kubernetes.io/name",
+            "--carbon-intensity", "400",
         ]);
         await using var prometheus = await PrometheusServer.StartAsync(port, scrapeInterval: "500ms");
 
@@ -113,6 +114,14 @@ public sealed class KubernetesEndToEndTests : IAsyncLifetime
             .ToDictionary(r => r.Labels["k8s_namespace_name"], r => r.Value);
         Assert.Equal(Steps * 3.0 / 3600, wattHours["shop"], 9);
         Assert.Equal(Steps * 1.5 / 3600, wattHours["data"], 9);
+
+        // Grams of CO2e per namespace from the dashboard's panel over the same range: the joules in kWh
+        // times the node's --carbon-intensity 400 gCO2e/kWh.
+        var gramsPanel = DashboardQueries.Load().Single(q => q.Expression.Contains("otelpower_grid_carbon_intensity", StringComparison.Ordinal));
+        var grams = (await prometheus.QueryAsync(DashboardQueries.ForPrometheus(gramsPanel.Expression.Replace("[$__range]", $"[{range}]", StringComparison.Ordinal), TimeSpan.FromMinutes(5)), samples[^1].Time))
+            .ToDictionary(r => r.Labels["k8s_namespace_name"], r => r.Value);
+        Assert.Equal(Steps * 3.0 / 3.6e6 * 400, grams["shop"], 12);
+        Assert.Equal(Steps * 1.5 / 3.6e6 * 400, grams["data"], 12);
 
         // The JSON carries the same books with names, and the container counts what its exited members used.
         var data = line.GetProperty("containers").EnumerateArray().Single(c => c.GetProperty("container_id").GetString() == DataContainer);

@@ -107,6 +107,18 @@ public sealed class ComposeTests
         Assert.Contains($"--config.file={mount.Target}", Args("prometheus"));
     }
 
+    [Fact]
+    public void Prometheus_loads_the_carbon_rules_mounted_beside_its_config()
+    {
+        var config = Assert.Single(Volumes("prometheus"), v => v.Target == "/etc/prometheus/prometheus.yml");
+        var prometheus = YamlFiles.LoadSingleMapping(Path.Combine(YamlFiles.CollectorFolder, config.Source));
+        var ruleFile = Assert.Single(prometheus.Texts("rule_files"));
+        var rules = Assert.Single(Volumes("prometheus"), v => v.Target == $"/etc/prometheus/{ruleFile}");
+
+        Assert.Equal("./prometheus/carbon.rules.yaml", rules.Source);
+        Assert.True(File.Exists(Path.Combine(YamlFiles.CollectorFolder, rules.Source)));
+    }
+
     [Theory]
     [InlineData("grafana", "3000")]
     [InlineData("prometheus", "9090")]

@@ -192,6 +192,19 @@ public sealed partial class DashboardTests
     }
 
     [Fact]
+    public void Grams_of_co2e_per_namespace_weigh_each_nodes_energy_by_its_carbon_intensity()
+    {
+        // Evaluated on series by CarbonRulesTests; here its shape.
+        var grams = Assert.Single(Queries, q => q.Expression.Contains("otelpower_grid_carbon_intensity", StringComparison.Ordinal));
+
+        Assert.True(grams.Instant);
+        Assert.StartsWith("sum by (k8s_namespace_name) (increase(otelpower_pod_energy_joules_total{", grams.Expression, StringComparison.Ordinal);
+        Assert.Contains("* on (k8s_cluster_name, host_name) group_left ()", grams.Expression, StringComparison.Ordinal);
+        Assert.Contains("avg_over_time(otelpower_grid_carbon_intensity{", grams.Expression, StringComparison.Ordinal);
+        Assert.EndsWith("[$__range]))) / 3.6e6", grams.Expression, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Power_per_namespace_is_shown_over_time()
     {
         Assert.Contains(Queries, q => q.PanelType == "timeseries"

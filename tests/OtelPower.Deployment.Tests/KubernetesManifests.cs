@@ -1,5 +1,3 @@
-using YamlDotNet.RepresentationModel;
-
 namespace OtelPower.Deployment.Tests;
 
 /// <summary>The documents of otel-collector/k8s/*.yaml, kustomization.yaml aside.</summary>
@@ -7,20 +5,16 @@ internal static class KubernetesManifests
 {
     public const string KustomizationFile = "kustomization.yaml";
 
+    private static readonly Lazy<ManifestSet> Loaded = new(() =>
+        new ManifestSet("kustomize (otel-collector/k8s)", Files().SelectMany(YamlFiles.LoadDocuments)));
+
     public static IEnumerable<string> Files() =>
         Directory.EnumerateFiles(YamlFiles.KubernetesFolder, "*.yaml")
             .Concat(Directory.EnumerateFiles(YamlFiles.KubernetesFolder, "*.yml"))
             .Where(p => Path.GetFileName(p) != KustomizationFile)
             .Order(StringComparer.Ordinal);
 
-    public static IReadOnlyList<YamlMappingNode> All() =>
-        Files().SelectMany(YamlFiles.LoadDocuments).OfType<YamlMappingNode>().ToList();
+    public static ManifestSet Kustomize => Loaded.Value;
 
-    public static IReadOnlyList<YamlMappingNode> OfKind(string kind) =>
-        All().Where(d => d.Text("kind") == kind).ToList();
-
-    public static YamlMappingNode Single(string kind) => Assert.Single(OfKind(kind));
-
-    public static YamlNode Container(YamlMappingNode workload) =>
-        Assert.Single(workload.Sequence("spec", "template", "spec", "containers"));
+    public static YamlDotNet.RepresentationModel.YamlMappingNode Single(string kind) => Kustomize.Single(kind);
 }

@@ -16,6 +16,12 @@ public sealed class KustomizationTests
     }
 
     [Fact]
+    public void Every_manifest_file_holds_documents()
+    {
+        Assert.All(KubernetesManifests.Files(), file => Assert.NotEmpty(YamlFiles.LoadDocuments(file)));
+    }
+
+    [Fact]
     public void Is_a_kustomization_that_installs_into_the_agents_namespace()
     {
         var ns = KubernetesManifests.Single("Namespace");
@@ -23,5 +29,16 @@ public sealed class KustomizationTests
         Assert.Equal("kustomize.config.k8s.io/v1beta1", Kustomization.Text("apiVersion"));
         Assert.Equal("Kustomization", Kustomization.Text("kind"));
         Assert.Equal(ns.Text("metadata", "name"), Kustomization.Text("namespace"));
+    }
+
+    [Fact]
+    public void The_namespace_admits_the_agents_privileges()
+    {
+        var ns = KubernetesManifests.Single("Namespace");
+
+        Assert.Equal("privileged", ns.Text("metadata", "labels", "pod-security.kubernetes.io/enforce"));
+        Assert.All(
+            KubernetesManifests.Kustomize.All.Where(d => d.At("metadata", "namespace") is not null),
+            d => Assert.Equal(ns.Text("metadata", "name"), d.Text("metadata", "namespace")));
     }
 }

@@ -36,6 +36,8 @@ internal sealed class CommandLine
         new("--kubeconfig", "Kubeconfig", OptionValueKind.Path, "PATH", "kubeconfig for --kubernetes outside a cluster"),
         new("--pod-label", "PodLabels", OptionValueKind.List, "KEY", "copy this pod label to attributes (repeatable)"),
         new("--container-engines", "ContainerEngines", OptionValueKind.OptionalPath, "SOCKETS", "Docker/Podman API sockets for container names (default docker.sock, podman.sock; \"\" for none)"),
+        new("--carbon-intensity", "CarbonIntensity", OptionValueKind.Number, "G", "this node's grid carbon intensity, gCO2e/kWh (gauge otelpower.grid.carbon_intensity)"),
+        new("--carbon-intensity-file", "CarbonIntensityFile", OptionValueKind.Path, "FILE", "read the carbon intensity (one number, gCO2e/kWh) from FILE every 30 s"),
         new("--include-cmdline", "IncludeCmdline", OptionValueKind.Flag, "", "read and export command lines (off: they often hold secrets)"),
         new("--nvml-library", "NvmlLibrary", OptionValueKind.OptionalPath, "PATH", "NVIDIA NVML library for GPU energy (default libnvidia-ml.so.1; \"\" for none)"),
     ];

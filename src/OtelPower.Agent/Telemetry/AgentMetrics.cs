@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
@@ -27,6 +28,12 @@ internal static class AgentMetrics
                     instrumentation.MaxProcessSeries = options.MaxProcessSeries;
                     instrumentation.IncludeCommandLine = options.IncludeCmdline;
                 });
+
+                if (options.CarbonIntensity is not null || !string.IsNullOrEmpty(options.CarbonIntensityFile))
+                {
+                    metrics.AddMeter(GridCarbonIntensity.MeterName).AddInstrumentation(sp => new GridCarbonIntensity(
+                        options.CarbonIntensity, options.CarbonIntensityFile, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<GridCarbonIntensity>>()));
+                }
 
                 if (exporters.Contains(AgentOptions.OtlpExporter))
                 {
