@@ -7,7 +7,7 @@ namespace OpenTelemetry.Metrics;
 public static class MeterProviderBuilderExtensions
 {
     /// <summary>
-    /// Adds the <c>OtelPower</c> meter, fed by the snapshots published on <paramref name="feed"/>, and a View
+    /// Adds the <c>OtelPower</c> meter (or <see cref="PowerInstrumentationOptions.MeterName"/>), fed by the snapshots published on <paramref name="feed"/>, and a View
     /// per instrument that sets its cardinality limit.
     /// </summary>
     public static MeterProviderBuilder AddPowerInstrumentation(
@@ -19,13 +19,15 @@ public static class MeterProviderBuilderExtensions
         configure?.Invoke(options);
         options.Validate();
 
-        foreach (var name in SemanticConventions.InstrumentNames)
-        {
-            builder.AddView(name, new MetricStreamConfiguration { CardinalityLimit = options.CardinalityLimit });
-        }
+        // Scoped to our meter: another library's hw.energy keeps its own limit.
+        var meterName = options.MeterName;
+        builder.AddView(instrument =>
+            instrument.Meter.Name == meterName && SemanticConventions.InstrumentNames.Contains(instrument.Name)
+                ? new MetricStreamConfiguration { CardinalityLimit = options.CardinalityLimit }
+                : null);
 
         return builder
-            .AddMeter(SemanticConventions.MeterName)
+            .AddMeter(meterName)
             .AddInstrumentation(() => new PowerInstruments(feed, options));
     }
 }

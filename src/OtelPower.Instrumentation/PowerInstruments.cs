@@ -30,7 +30,7 @@ internal sealed class PowerInstruments : IDisposable
         _processes = new ProcessSeriesPlanner(options);
         _containers = new WorkloadSeriesPlanner(options);
         _pods = new WorkloadSeriesPlanner(options);
-        _meter = new Meter(SemanticConventions.MeterName, Version);
+        _meter = new Meter(options.MeterName, Version);
 
         _meter.CreateObservableCounter(SemanticConventions.HwEnergy, () => View.ZoneEnergy, "J", "Energy counted by a RAPL zone (package, core, uncore, dram, psys).");
         _meter.CreateObservableGauge(SemanticConventions.HwPower, () => View.ZonePower, "W", "Average power of a RAPL zone over the last interval.");
