@@ -143,7 +143,7 @@ public sealed class KubernetesPodWatcherTests : IDisposable
     [Fact]
     public async Task Names_appear_once_an_unreachable_api_server_comes_up()
     {
-        await using FakeKubernetesApiServer server = FakeKubernetesApiServer.OnFreePort();
+        await using FakeKubernetesApiServer server = await FakeKubernetesApiServer.DownAsync();
         server.EnqueueList(List("100", Pod("shop", "web-1", "uid-web", "90", containers: [Container("nginx", "containerd://" + Hex('a'))])));
 
         (KubernetesPodWatcher watcher, PodMetadataCache cache) = Create(server);
