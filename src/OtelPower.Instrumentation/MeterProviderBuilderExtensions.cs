@@ -7,7 +7,7 @@ namespace OpenTelemetry.Metrics;
 public static class MeterProviderBuilderExtensions
 {
     /// <summary>
-    /// Adds the <c>OtelPower</c> meter, fed by the snapshots published on <paramref name="feed"/>, and a View
+    /// Adds the <c>OtelPower</c> meter (or <see cref="PowerInstrumentationOptions.MeterName"/>), fed by the snapshots published on <paramref name="feed"/>, and a View
     /// per instrument that sets its cardinality limit.
     /// </summary>
     public static MeterProviderBuilder AddPowerInstrumentation(
@@ -19,15 +19,19 @@ public static class MeterProviderBuilderExtensions
         configure?.Invoke(options);
         options.Validate();
 
-        foreach (var name in SemanticConventions.InstrumentNames)
-        {
-            // Consumer instruments hold a CPU set and, on GPU hosts, a GPU set of series, each planned within the limit.
-            var limit = SemanticConventions.ConsumerInstrumentNames.Contains(name) ? 2 * options.CardinalityLimit : options.CardinalityLimit;
-            builder.AddView(name, new MetricStreamConfiguration { CardinalityLimit = limit });
-        }
+        // Scoped to our meter: another library's hw.energy keeps its own limit. Consumer instruments hold a
+        // CPU set and, on GPU hosts, a GPU set of series, each planned within the limit.
+        var meterName = options.MeterName;
+        builder.AddView(instrument =>
+            instrument.Meter.Name == meterName && SemanticConventions.InstrumentNames.Contains(instrument.Name)
+                ? new MetricStreamConfiguration
+                {
+                    CardinalityLimit = SemanticConventions.ConsumerInstrumentNames.Contains(instrument.Name) ? 2 * options.CardinalityLimit : options.CardinalityLimit,
+                }
+                : null);
 
         return builder
-            .AddMeter(SemanticConventions.MeterName)
+            .AddMeter(meterName)
             .AddInstrumentation(() => new PowerInstruments(feed, options));
     }
 }

@@ -24,11 +24,24 @@ public sealed class PowerInstrumentationOptions
     /// </summary>
     public Func<ProcessIdentity, bool>? ProcessFilter { get; set; }
 
+    /// <summary>
+    /// The name of the Meter the instruments are created on, and the only meter the Views and <c>AddMeter</c>
+    /// apply to. Keep the default outside tests: dashboards and collector pipelines select on it. Two providers
+    /// in one process that listen to the same meter name see each other's measurements, so tests that build
+    /// several providers at once give each its own name.
+    /// </summary>
+    public string MeterName { get; set; } = SemanticConventions.MeterName;
+
     /// <summary>Add <c>process.command_line</c>. Off by default: command lines carry secrets and blow up series sizes.</summary>
     public bool IncludeCommandLine { get; set; }
 
     internal void Validate()
     {
+        if (string.IsNullOrWhiteSpace(MeterName))
+        {
+            throw new ArgumentException("MeterName must not be empty.");
+        }
+
         if (MaxProcessSeries < 0 || MaxExecutableSeries < 1 || MaxNamespaceSeries < 1)
         {
             throw new ArgumentException("MaxProcessSeries must be >= 0; MaxExecutableSeries and MaxNamespaceSeries >= 1.");

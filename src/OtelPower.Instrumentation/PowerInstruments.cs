@@ -36,7 +36,7 @@ internal sealed class PowerInstruments : IDisposable
         _gpuProcesses = new ProcessSeriesPlanner(options, static p => p.Gpu);
         _gpuContainers = new WorkloadSeriesPlanner(options);
         _gpuPods = new WorkloadSeriesPlanner(options);
-        _meter = new Meter(SemanticConventions.MeterName, Version);
+        _meter = new Meter(options.MeterName, Version);
 
         _meter.CreateObservableCounter(SemanticConventions.HwEnergy, () => View.ZoneEnergy, "J", "Energy counted by a RAPL zone (package, core, uncore, dram, psys) or a GPU.");
         _meter.CreateObservableGauge(SemanticConventions.HwPower, () => View.ZonePower, "W", "Average power of a RAPL zone or a GPU over the last interval.");

@@ -50,8 +50,9 @@ internal sealed class HostScenario : IDisposable
 
     /// <summary>
     /// Steps the host <paramref name="steps"/> times, each time waiting for the JSON line whose host energy
-    /// shows it. Steps are atomic, so that line's interval holds exactly one step, however the agent's
-    /// timer falls; lines in between carry no new energy.
+    /// shows it. A step is committed at once, but the agent resolves the tree's link on each file it opens, so
+    /// one sample can read some files before a step and others after it: out of process, only cumulative
+    /// totals and conservation are exact, not how the joules of one interval split between processes.
     /// </summary>
     public async Task StepWithAgentAsync(AgentProcess agent, int steps)
     {

@@ -26,7 +26,7 @@ public sealed class GpuOverlayTests
 
         Assert.Equal("nvidia", patch.Text("spec", "template", "spec", "runtimeClassName"));
         var container = Assert.Single(patch.Sequence("spec", "template", "spec", "containers"));
-        Assert.Equal(KubernetesManifests.Container(KubernetesManifests.Single("DaemonSet")).Text("name"), container.Text("name"));
+        Assert.Equal(KubernetesManifests.Kustomize.AgentContainer.Text("name"), container.Text("name"));
         var env = container.Sequence("env").ToDictionary(e => e.Text("name")!, e => e.Text("value"));
         Assert.Equal("all", env["NVIDIA_VISIBLE_DEVICES"]);
         Assert.Equal("utility", env["NVIDIA_DRIVER_CAPABILITIES"]); // NVML only: no compute, no video

@@ -5,7 +5,11 @@ using OtelPower.Attribution;
 
 namespace OtelPower.Instrumentation.Tests;
 
-/// <summary>A MeterProvider with the in-memory exporter, fed by snapshots the test builds with exact joules.</summary>
+/// <summary>
+/// A MeterProvider with the in-memory exporter, fed by snapshots the test builds with exact joules. Each
+/// harness has its own meter name: xunit runs test classes in parallel, and a provider listens by meter
+/// name, so two harnesses on the default name would each see the other's measurements.
+/// </summary>
 internal sealed class MetricsHarness : IDisposable
 {
     private readonly List<Metric> _exported = [];
@@ -14,12 +18,18 @@ internal sealed class MetricsHarness : IDisposable
     public MetricsHarness(Action<PowerInstrumentationOptions>? configure = null)
     {
         _provider = Sdk.CreateMeterProviderBuilder()
-            .AddPowerInstrumentation(Feed, configure)
+            .AddPowerInstrumentation(Feed, options =>
+            {
+                options.MeterName = MeterName;
+                configure?.Invoke(options);
+            })
             .AddInMemoryExporter(_exported, reader => reader.TemporalityPreference = MetricReaderTemporalityPreference.Cumulative)
             .Build()!;
     }
 
     public AttributionFeed Feed { get; } = new();
+
+    public string MeterName { get; } = "OtelPower.Tests." + Guid.NewGuid().ToString("N");
 
     /// <summary>Collects now and returns each metric's points as (value, attributes).</summary>
     public Dictionary<string, List<(double Value, Dictionary<string, object?> Attributes, Metric Metric)>> Collect()

@@ -1,4 +1,5 @@
 using OpenTelemetry.Metrics;
+using OtelPower.Attribution;
 
 namespace OtelPower.Instrumentation.Tests;
 
@@ -20,7 +21,7 @@ public sealed class PowerInstrumentationTests
             var metric = points[0].Metric;
             Assert.Equal(name.EndsWith(".energy", StringComparison.Ordinal) ? "J" : "W", metric.Unit);
             Assert.Equal(name.EndsWith(".energy", StringComparison.Ordinal) ? MetricType.DoubleSum : MetricType.DoubleGauge, metric.MetricType);
-            Assert.Equal("OtelPower", metric.MeterName);
+            Assert.Equal(harness.MeterName, metric.MeterName);
         }
 
         var dram = metrics["hw.energy"].Single(p => (string?)p.Attributes["hw.id"] == "intel-rapl:0:2");
@@ -37,6 +38,55 @@ public sealed class PowerInstrumentationTests
         Assert.Equal("rapl", host.Attributes["otelpower.source"]);
         Assert.Equal(6.0, Assert.Single(metrics["otelpower.idle.energy"]).Value, 9);
         Assert.Equal(6.0, Assert.Single(metrics["otelpower.idle.power"]).Value, 9);
+    }
+
+    [Fact]
+    public void The_meter_is_named_OtelPower_unless_configured()
+    {
+        Assert.Equal("OtelPower", new PowerInstrumentationOptions().MeterName);
+        Assert.Equal("OtelPower", SemanticConventions.MeterName);
+    }
+
+    [Fact]
+    public void Two_providers_on_different_meter_names_do_not_see_each_other()
+    {
+        using var first = new MetricsHarness();
+        using var second = new MetricsHarness();
+        var sequence = new SnapshotSequence();
+        first.Feed.Publish(sequence.Next(10_000_000, [(100, "web", 4_000_000)]));
+
+        Assert.Equal(10.0, Assert.Single(first.Collect()["hw.host.energy"]).Value, 9);
+        Assert.DoesNotContain("hw.host.energy", second.Collect().Keys);
+    }
+
+    [Fact]
+    public void The_cardinality_view_leaves_another_meters_instrument_of_the_same_name_alone()
+    {
+        var foreignMeterName = "Foreign." + Guid.NewGuid().ToString("N");
+        using var foreign = new System.Diagnostics.Metrics.Meter(foreignMeterName);
+        var energy = foreign.CreateCounter<double>("hw.energy");
+        var exported = new List<MetricSnapshot>();
+        using var provider = OpenTelemetry.Sdk.CreateMeterProviderBuilder()
+            .AddPowerInstrumentation(new AttributionFeed(), o =>
+            {
+                o.MeterName = "OtelPower.Tests." + Guid.NewGuid().ToString("N");
+                o.CardinalityLimit = 200;
+                o.MaxProcessSeries = 10;
+                o.MaxExecutableSeries = 20;
+            })
+            .AddMeter(foreignMeterName)
+            .AddInMemoryExporter(exported)
+            .Build()!;
+
+        // 300 attribute sets: under our View's limit of 200 some would fold into the overflow series.
+        for (var i = 0; i < 300; i++)
+        {
+            energy.Add(1, new KeyValuePair<string, object?>("hw.id", "zone-" + i));
+        }
+
+        provider.ForceFlush();
+        var points = exported.First(m => m.MeterName == foreignMeterName).MetricPoints;
+        Assert.Equal(300, points.Count);
     }
 
     [Fact]

@@ -1,14 +1,16 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.Time.Testing;
 using OtelPower.Attribution;
 
 namespace OtelPower.Sensors.Tests;
 
 public sealed class HostSamplerTests
 {
-    private static (HostSampler Sampler, RecordingLogger<HostSampler> Log, ManualTimeProvider Clock) Create(FixtureCopy fixture, string? cgroupfs = null)
+    private static (HostSampler Sampler, FakeLogger<HostSampler> Log, FakeTimeProvider Clock) Create(FixtureCopy fixture, string? cgroupfs = null)
     {
-        var log = new RecordingLogger<HostSampler>();
-        var clock = new ManualTimeProvider();
+        var log = new FakeLogger<HostSampler>();
+        var clock = new FakeTimeProvider();
         var options = new SensorOptions { ProcfsRoot = fixture.Procfs, SysfsRoot = fixture.Sysfs, CgroupfsRoot = cgroupfs };
         return (new HostSampler(options, clock, log), log, clock);
     }
@@ -58,7 +60,7 @@ public sealed class HostSamplerTests
         var (sampler, log, _) = Create(fixture);
 
         Assert.Equal(EnergySource.Estimate, sampler.Source);
-        var warning = Assert.Single(log.Entries, e => e.Level == LogLevel.Warning);
+        var warning = Assert.Single(log.Collector.GetSnapshot(), e => e.Level == LogLevel.Warning);
         Assert.Contains(energy, warning.Message, StringComparison.Ordinal);
         Assert.Contains("permission denied", warning.Message, StringComparison.Ordinal);
         Assert.Contains("root", warning.Message, StringComparison.Ordinal);
@@ -75,7 +77,7 @@ public sealed class HostSamplerTests
 
         Assert.Equal(EnergySource.Rapl, sampler.Source);
         Assert.DoesNotContain(sampler.Sample().Zones, z => z.Zone.Id == "intel-rapl:0:2");
-        Assert.Contains(log.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("intel-rapl:0:2", StringComparison.Ordinal));
+        Assert.Contains(log.Collector.GetSnapshot(), e => e.Level == LogLevel.Warning && e.Message.Contains("intel-rapl:0:2", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -93,9 +95,9 @@ public sealed class HostSamplerTests
 
         Assert.DoesNotContain(during.Zones, z => z.Zone.Id == "intel-rapl:1:1");
         Assert.Contains(after.Zones, z => z.Zone.Id == "intel-rapl:1:1");
-        var warnings = log.Entries.Where(e => e.Message.Contains("intel-rapl:1:1", StringComparison.Ordinal) && e.Level == LogLevel.Warning).ToArray();
+        var warnings = log.Collector.GetSnapshot().Where(e => e.Message.Contains("intel-rapl:1:1", StringComparison.Ordinal) && e.Level == LogLevel.Warning).ToArray();
         Assert.True(warnings.Length == 1, string.Join("\n", warnings.Select(w => w.Message)));
-        Assert.Single(log.Entries, e => e.Level == LogLevel.Information && e.Message.EndsWith("reads again.", StringComparison.Ordinal));
+        Assert.Single(log.Collector.GetSnapshot(), e => e.Level == LogLevel.Information && e.Message.EndsWith("reads again.", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -106,7 +108,7 @@ public sealed class HostSamplerTests
         var (sampler, log, _) = Create(fixture);
 
         Assert.Equal(EnergySource.Estimate, sampler.Source);
-        Assert.Contains(log.Entries, e => e.Message.Contains(Path.Combine(fixture.Sysfs, "class", "powercap"), StringComparison.Ordinal));
+        Assert.Contains(log.Collector.GetSnapshot(), e => e.Message.Contains(Path.Combine(fixture.Sysfs, "class", "powercap"), StringComparison.Ordinal));
     }
 
     [Fact]
@@ -134,7 +136,7 @@ public sealed class HostSamplerTests
     {
         using var fixture = new FixtureCopy("two-socket");
         Directory.Delete(fixture.Path_("sys", "class", "powercap"), recursive: true);
-        var clock = new ManualTimeProvider();
+        var clock = new FakeTimeProvider();
         var options = new SensorOptions
         {
             ProcfsRoot = fixture.Procfs,
@@ -142,7 +144,7 @@ public sealed class HostSamplerTests
             CgroupfsRoot = null,
             Estimator = { MinWattsPerCpu = 2, MaxWattsPerCpu = 10 },
         };
-        var sampler = new HostSampler(options, clock, new RecordingLogger<HostSampler>());
+        var sampler = new HostSampler(options, clock, new FakeLogger<HostSampler>());
         var ledger = new EnergyLedger();
         ledger.Record(sampler.Sample());
         clock.Advance(TimeSpan.FromSeconds(1));

@@ -61,8 +61,10 @@ internal sealed partial class SamplingService : BackgroundService
                 // A sample that overran its interval is taken late, and the timer's next tick then comes soon
                 // after it. CPU time is counted in 10 ms ticks (USER_HZ 100), so a short interval gives noisy
                 // watts: skip a tick that comes less than half an interval after the last sample.
-                if (_timeProvider.GetElapsedTime(lastSample) < _options.SamplingInterval / 2)
+                var sinceLastSample = _timeProvider.GetElapsedTime(lastSample);
+                if (sinceLastSample < _options.SamplingInterval / 2)
                 {
+                    LogTickSkipped(_logger, sinceLastSample.TotalSeconds);
                     continue;
                 }
 
@@ -108,6 +110,9 @@ internal sealed partial class SamplingService : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Sampling every {IntervalSeconds} s from procfs {Procfs} and sysfs {Sysfs}; energy source: {Source}")]
     private static partial void LogStarted(ILogger logger, string source, double intervalSeconds, string procfs, string sysfs);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Skipped a tick {SecondsSinceLastSample} s after a late sample")]
+    private static partial void LogTickSkipped(ILogger logger, double secondsSinceLastSample);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A sample failed; the next one will try again ({Suppressed} similar failures not logged since the last report)")]
     private static partial void LogSampleFailed(ILogger logger, Exception exception, int suppressed);

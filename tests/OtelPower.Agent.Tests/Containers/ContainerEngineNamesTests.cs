@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Testing;
 using OtelPower.Agent.Containers;
 using OtelPower.Attribution;
 
@@ -44,7 +45,7 @@ public sealed class ContainerEngineNamesTests : IAsyncLifetime
     public async Task An_engine_that_stops_answering_keeps_the_last_names_and_says_so_once()
     {
         _answer = $$"""[{"Id":"{{Web}}","Names":["/web"]}]""";
-        var log = new ListLogger();
+        var log = new FakeLogger<ContainerEngineNames>();
         var names = new ContainerEngineNames([Socket], TimeSpan.FromSeconds(10), TimeProvider.System, log);
         await names.RefreshAsync(CancellationToken.None);
 
@@ -54,7 +55,7 @@ public sealed class ContainerEngineNamesTests : IAsyncLifetime
         await names.RefreshAsync(CancellationToken.None);
 
         Assert.Equal("web", names.Current[Web].ContainerName);
-        Assert.Single(log.Messages, m => m.Contains(Socket, StringComparison.Ordinal));
+        Assert.Single(log.Collector.GetSnapshot(), r => r.Message.Contains(Socket, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -92,18 +93,5 @@ public sealed class ContainerEngineNamesTests : IAsyncLifetime
             await _engine.DisposeAsync();
             _engine = null;
         }
-    }
-
-    private sealed class ListLogger : ILogger<ContainerEngineNames>
-    {
-        public List<string> Messages { get; } = [];
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            Messages.Add(formatter(state, exception));
     }
 }

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using k8s;
 using k8s.Models;
@@ -28,9 +27,12 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
     private Func<HttpResponse, Task>? lastList;
     private WebApplication? app;
 
-    private FakeKubernetesApiServer(int port) => Port = port;
+    private FakeKubernetesApiServer()
+    {
+    }
 
-    public int Port { get; }
+    /// <summary>The port it listens on: the kernel's choice, kept across a stop and a restart.</summary>
+    public int Port { get; private set; }
 
     public Uri BaseAddress => new($"http://127.0.0.1:{Port}");
 
@@ -40,15 +42,20 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
 
     public IReadOnlyList<RecordedRequest> WatchRequests => [.. requests.Where(r => r.IsWatch)];
 
-    /// <summary>A server on a free port, not yet listening (the API server is "down").</summary>
-    public static FakeKubernetesApiServer OnFreePort()
+    /// <summary>
+    /// A server that listened on a port of the kernel's choosing and went down: connections are refused
+    /// until <see cref="ListenAsync"/> brings it back on that port, as an API server that restarts.
+    /// </summary>
+    public static async Task<FakeKubernetesApiServer> DownAsync()
     {
-        return new FakeKubernetesApiServer(LoopbackPort.Free());
+        FakeKubernetesApiServer server = await StartAsync();
+        await server.StopAsync();
+        return server;
     }
 
     public static async Task<FakeKubernetesApiServer> StartAsync()
     {
-        FakeKubernetesApiServer server = OnFreePort();
+        var server = new FakeKubernetesApiServer();
         await server.ListenAsync();
         return server;
     }
@@ -61,6 +68,11 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         WebApplication web = builder.Build();
         web.MapGet("/api/v1/pods", HandleAsync);
         await web.StartAsync();
+        if (Port == 0)
+        {
+            Port = new Uri(web.Urls.Single()).Port;
+        }
+
         app = web;
     }
 
@@ -111,13 +123,16 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync() => await StopAsync();
+
+    private async Task StopAsync()
     {
         if (app is not null)
         {
             using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             await app.StopAsync(limit.Token);
             await app.DisposeAsync();
+            app = null;
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
 using OtelPower.Agent.Kubernetes;
 using OtelPower.Attribution;
@@ -14,7 +15,7 @@ public sealed class KubernetesPodWatcherTests : IDisposable
     private static readonly TimeSpan WaitLimit = TimeSpan.FromSeconds(10);
 
     private readonly string directory = Directory.CreateTempSubdirectory("otelpower-k8s-").FullName;
-    private readonly RecordingLogger<KubernetesPodWatcher> logger = new();
+    private readonly FakeLogger<KubernetesPodWatcher> logger = new();
 
     public void Dispose() => Directory.Delete(directory, recursive: true);
 
@@ -105,7 +106,7 @@ public sealed class KubernetesPodWatcherTests : IDisposable
             Assert.Equal(2, server.ListRequests.Count);
             Assert.False(cache.Current.ContainsKey(Hex('a')), "the relist replaces what the first list said");
             Assert.Equal("200", server.WatchRequests[1].ResourceVersion);
-            Assert.Contains(logger.Entries, e => e.Message.Contains("410 Gone", StringComparison.Ordinal));
+            Assert.Contains(logger.Collector.GetSnapshot(), e => e.Message.Contains("410 Gone", StringComparison.Ordinal));
         }
     }
 
@@ -142,13 +143,13 @@ public sealed class KubernetesPodWatcherTests : IDisposable
     [Fact]
     public async Task Names_appear_once_an_unreachable_api_server_comes_up()
     {
-        await using FakeKubernetesApiServer server = FakeKubernetesApiServer.OnFreePort();
+        await using FakeKubernetesApiServer server = await FakeKubernetesApiServer.DownAsync();
         server.EnqueueList(List("100", Pod("shop", "web-1", "uid-web", "90", containers: [Container("nginx", "containerd://" + Hex('a'))])));
 
         (KubernetesPodWatcher watcher, PodMetadataCache cache) = Create(server);
         await using (Run(watcher))
         {
-            await Eventually(() => logger.Entries.Any(e => e.Level == LogLevel.Warning && e.Message.Contains("unreachable", StringComparison.Ordinal)), "the refused connection is reported");
+            await Eventually(() => logger.Collector.GetSnapshot().Any(e => e.Level == LogLevel.Warning && e.Message.Contains("unreachable", StringComparison.Ordinal)), "the refused connection is reported");
             Assert.Empty(cache.Current);
             Assert.False(watcher.ExecuteTask!.IsCompleted, "the watcher keeps trying");
 
@@ -156,8 +157,8 @@ public sealed class KubernetesPodWatcherTests : IDisposable
 
             await Eventually(() => cache.Current.ContainsKey(Hex('a')), "names fill in when the API comes back");
             Assert.Equal("shop", cache.Current[Hex('a')].Namespace);
-            await Eventually(() => logger.Entries.Any(e => e.Message.Contains("reachable again", StringComparison.Ordinal)), "the recovery is reported");
-            int warnings = logger.Entries.Count(e => e.Level == LogLevel.Warning);
+            await Eventually(() => logger.Collector.GetSnapshot().Any(e => e.Message.Contains("reachable again", StringComparison.Ordinal)), "the recovery is reported");
+            int warnings = logger.Collector.GetSnapshot().Count(e => e.Level == LogLevel.Warning);
             Assert.Equal(1, warnings); // Retries every 100 ms are not each a warning.
         }
     }

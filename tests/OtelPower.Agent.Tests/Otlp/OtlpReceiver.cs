@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Sockets;
 using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
@@ -14,23 +13,22 @@ namespace OtelPower.Agent.Tests.Otlp;
 
 /// <summary>
 /// A real OTLP metrics receiver for the tests: gRPC (HTTP/2 cleartext) and http/protobuf (POST /v1/metrics)
-/// on loopback, decoding with the OTLP protobuf definitions. It can be stopped and started again on the
-/// same ports, to play a collector that goes away and comes back.
+/// on loopback, decoding with the OTLP protobuf definitions. It binds port 0 and reports the ports it got;
+/// it can be stopped and started again on those ports, to play a collector that goes away and comes back.
 /// </summary>
 internal sealed class OtlpReceiver : IAsyncDisposable
 {
     private readonly ConcurrentQueue<ExportMetricsServiceRequest> _requests = new();
+    private readonly SemaphoreSlim _received = new(0);
     private WebApplication? _app;
 
-    private OtlpReceiver(int grpcPort, int httpPort)
+    private OtlpReceiver()
     {
-        GrpcPort = grpcPort;
-        HttpPort = httpPort;
     }
 
-    public int GrpcPort { get; }
+    public int GrpcPort { get; private set; }
 
-    public int HttpPort { get; }
+    public int HttpPort { get; private set; }
 
     public string GrpcEndpoint => $"http://127.0.0.1:{GrpcPort}";
 
@@ -40,19 +38,21 @@ internal sealed class OtlpReceiver : IAsyncDisposable
 
     public static async Task<OtlpReceiver> StartAsync()
     {
-        var receiver = new OtlpReceiver(LoopbackPort.Free(), LoopbackPort.Free());
+        var receiver = new OtlpReceiver();
         await receiver.StartAgainAsync();
         return receiver;
     }
 
+    /// <summary>Listens: on ports of the kernel's choosing the first time, on the same ports after a stop.</summary>
     public async Task StartAgainAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        ListenOptions? grpc = null, http = null;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.Listen(IPAddress.Loopback, GrpcPort, o => o.Protocols = HttpProtocols.Http2);
-            kestrel.Listen(IPAddress.Loopback, HttpPort, o => o.Protocols = HttpProtocols.Http1AndHttp2);
+            kestrel.Listen(IPAddress.Loopback, GrpcPort, o => (grpc = o).Protocols = HttpProtocols.Http2);
+            kestrel.Listen(IPAddress.Loopback, HttpPort, o => (http = o).Protocols = HttpProtocols.Http1AndHttp2);
         });
         builder.Services.AddGrpc();
         builder.Services.AddSingleton(this);
@@ -62,11 +62,14 @@ internal sealed class OtlpReceiver : IAsyncDisposable
         {
             using var body = new MemoryStream();
             await context.Request.Body.CopyToAsync(body);
-            _requests.Enqueue(ExportMetricsServiceRequest.Parser.ParseFrom(body.ToArray()));
+            Receive(ExportMetricsServiceRequest.Parser.ParseFrom(body.ToArray()));
             context.Response.ContentType = "application/x-protobuf";
             await context.Response.Body.WriteAsync(new ExportMetricsServiceResponse().ToByteArray());
         });
         await app.StartAsync();
+        // Kestrel puts the endpoint it bound (the port the kernel chose for 0) back into the listen options.
+        (GrpcPort, HttpPort) = (grpc!.IPEndPoint!.Port, http!.IPEndPoint!.Port);
+
         _app = app;
     }
 
@@ -88,23 +91,34 @@ internal sealed class OtlpReceiver : IAsyncDisposable
                     .Select(point => new ReceivedPoint(metric, point, resource.Resource)))))
             .ToArray();
 
+    /// <summary>Checks the condition after each export that arrives (an event, not a poll).</summary>
     public async Task WaitForAsync(Func<OtlpReceiver, bool> condition, TimeSpan timeout, string what)
     {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition(this))
+        using var limit = new CancellationTokenSource(timeout);
+        try
         {
-            if (DateTime.UtcNow > deadline)
+            while (!condition(this))
             {
-                Assert.Fail($"timed out after {timeout} waiting for {what}; received {_requests.Count} exports");
+                await _received.WaitAsync(limit.Token);
             }
-
-            await Task.Delay(100);
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail($"timed out after {timeout} waiting for {what}; received {_requests.Count} exports");
         }
     }
 
-    public async ValueTask DisposeAsync() => await StopAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _received.Dispose();
+    }
 
-    internal void Receive(ExportMetricsServiceRequest request) => _requests.Enqueue(request);
+    internal void Receive(ExportMetricsServiceRequest request)
+    {
+        _requests.Enqueue(request);
+        _received.Release();
+    }
 
 
     private sealed class MetricsServiceImplementation(OtlpReceiver receiver) : MetricsService.MetricsServiceBase

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 
 namespace OtelPower.Agent.Tests.Prometheus;
 
@@ -10,7 +10,7 @@ namespace OtelPower.Agent.Tests.Prometheus;
 /// A real Prometheus (Debian's package; .ci/run installs it) that scrapes the agent every second on
 /// loopback, with its own temporary storage, and answers PromQL over its HTTP API.
 /// </summary>
-internal sealed class PrometheusServer : IAsyncDisposable
+internal sealed partial class PrometheusServer : IAsyncDisposable
 {
     public const string Binary = "/usr/bin/prometheus";
 
@@ -32,7 +32,6 @@ internal sealed class PrometheusServer : IAsyncDisposable
     {
         Assert.True(File.Exists(Binary), $"{Binary} is missing: install Debian's prometheus package (.ci/run does)");
         var directory = new TemporaryDirectory();
-        var port = LoopbackPort.Free();
         var config = Path.Combine(directory.Path, "prometheus.yml");
         await File.WriteAllTextAsync(config, $"""
             global:
@@ -53,22 +52,60 @@ internal sealed class PrometheusServer : IAsyncDisposable
         {
             $"--config.file={config}",
             $"--storage.tsdb.path={Path.Combine(directory.Path, "data")}",
-            $"--web.listen-address=127.0.0.1:{port}",
-            "--log.level=warn",
+            "--web.listen-address=127.0.0.1:0", // the kernel picks the port; Prometheus logs the one it got
+            "--log.level=info",
         })
         {
             start.ArgumentList.Add(argument);
         }
 
-        var process = Process.Start(start)!;
+        var listening = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var log = new System.Text.StringBuilder();
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
         process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                listening.TrySetException(new InvalidOperationException("prometheus exited before listening:\n" + log));
+                return;
+            }
+
+            lock (log)
+            {
+                log.AppendLine(e.Data);
+            }
+
+            // ts=... level=info component=web msg="Listening on" address=127.0.0.1:37393
+            var match = ListeningOn().Match(e.Data);
+            if (match.Success)
+            {
+                listening.TrySetResult(int.Parse(match.Groups["port"].Value, CultureInfo.InvariantCulture));
+            }
+        };
+        process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        int port;
+        try
+        {
+            port = await listening.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        catch
+        {
+            process.Kill(entireProcessTree: true);
+            process.Dispose();
+            directory.Dispose();
+            throw;
+        }
+
         var server = new PrometheusServer(process, directory, port);
         await server.WaitUntilReadyAsync();
         return server;
     }
+
+    [GeneratedRegex("msg=\"Listening on\" address=[^ ]*:(?<port>[0-9]+)")]
+    private static partial Regex ListeningOn();
 
     /// <summary>An instant query; each result's labels and value.</summary>
     public async Task<IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, double Value)>> QueryAsync(string promql, double? atUnixSeconds = null)

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging.Abstractions;
 using OtelPower.Agent.Cli;
@@ -35,7 +36,7 @@ public sealed class GridCarbonIntensityTests
     [Fact]
     public void A_static_value_is_reported_as_the_gauge()
     {
-        using var intensity = new GridCarbonIntensity(250, null, new ManualTimeProvider(), NullLogger<GridCarbonIntensity>.Instance);
+        using var intensity = new GridCarbonIntensity(250, null, new FakeTimeProvider(), NullLogger<GridCarbonIntensity>.Instance);
 
         Assert.Equal([250.0], Observe(intensity));
     }
@@ -46,7 +47,7 @@ public sealed class GridCarbonIntensityTests
         using var directory = new TemporaryDirectory();
         var file = Path.Combine(directory.Path, "intensity");
         File.WriteAllText(file, "300\n");
-        var clock = new ManualTimeProvider();
+        var clock = new FakeTimeProvider();
         using var intensity = new GridCarbonIntensity(null, file, clock, NullLogger<GridCarbonIntensity>.Instance);
         Assert.Equal([300.0], Observe(intensity));
 
@@ -68,7 +69,7 @@ public sealed class GridCarbonIntensityTests
     public void No_valid_value_yet_reports_nothing_rather_than_zero()
     {
         using var directory = new TemporaryDirectory();
-        using var intensity = new GridCarbonIntensity(null, Path.Combine(directory.Path, "missing"), new ManualTimeProvider(), NullLogger<GridCarbonIntensity>.Instance);
+        using var intensity = new GridCarbonIntensity(null, Path.Combine(directory.Path, "missing"), new FakeTimeProvider(), NullLogger<GridCarbonIntensity>.Instance);
 
         Assert.Empty(Observe(intensity));
     }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
 using OtelPower.Attribution;
 using OtelPower.Sensors.Gpu;
@@ -19,11 +20,11 @@ public sealed class GpuSamplingTests
         using var fixture = new FixtureCopy("two-socket");
         using var nvml = new FakeNvml(Script(energyMillijoules: 0, powerMilliwatts: 100_000, step: 0, [], []));
         var clock = new FakeTimeProvider();
-        Assert.True(NvmlGpuReader.TryOpen(new NvmlOptions { LibraryPath = nvml.LibraryPath }, clock, new RecordingLogger<NvmlGpuReader>(), out var reader));
+        Assert.True(NvmlGpuReader.TryOpen(new NvmlOptions { LibraryPath = nvml.LibraryPath }, clock, new FakeLogger<NvmlGpuReader>(), out var reader));
         using (reader)
         {
             var sampler = new HostSampler(
-                new SensorOptions { ProcfsRoot = fixture.Procfs, SysfsRoot = fixture.Sysfs, CgroupfsRoot = null }, clock, new RecordingLogger<HostSampler>(), [reader]);
+                new SensorOptions { ProcfsRoot = fixture.Procfs, SysfsRoot = fixture.Sysfs, CgroupfsRoot = null }, clock, new FakeLogger<HostSampler>(), [reader]);
             var ledger = new EnergyLedger();
             Assert.Null(ledger.Record(sampler.Sample()));
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Testing;
 using System.Buffers.Binary;
 using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
@@ -14,7 +15,7 @@ public sealed class NvmlGpuReaderTests
     private const string A100 = "gpu 1 uuid=GPU-22222222-aaaa-bbbb-cccc-000000000000 name=\"NVIDIA A100-SXM4-40GB\"";
 
     private readonly FakeTimeProvider _clock = new();
-    private readonly RecordingLogger<NvmlGpuReader> _log = new();
+    private readonly FakeLogger<NvmlGpuReader> _log = new();
 
     [Fact]
     public void Default_library_is_the_soname_so_the_loader_path_applies()
@@ -34,7 +35,7 @@ public sealed class NvmlGpuReaderTests
 
         Assert.False(opened);
         Assert.Null(reader);
-        var line = Assert.Single(_log.Entries);
+        var line = Assert.Single(_log.Collector.GetSnapshot());
         Assert.Equal(LogLevel.Information, line.Level);
         Assert.StartsWith("No NVIDIA driver/library (", line.Message, StringComparison.Ordinal);
         Assert.Contains(path, line.Message, StringComparison.Ordinal);
@@ -56,7 +57,7 @@ public sealed class NvmlGpuReaderTests
 
         Assert.False(opened);
         Assert.Null(reader);
-        var line = Assert.Single(_log.Entries);
+        var line = Assert.Single(_log.Collector.GetSnapshot());
         Assert.Equal(LogLevel.Information, line.Level);
         Assert.Contains("nvmlInit_v2 returned DRIVER_NOT_LOADED (9)", line.Message, StringComparison.Ordinal);
         Assert.EndsWith("GPUs are not measured.", line.Message, StringComparison.Ordinal);
@@ -70,7 +71,7 @@ public sealed class NvmlGpuReaderTests
 
         Assert.False(NvmlGpuReader.TryOpen(Options(nvml), _clock, _log, out _));
 
-        var line = Assert.Single(_log.Entries);
+        var line = Assert.Single(_log.Collector.GetSnapshot());
         Assert.Contains("NVML counts no GPU", line.Message, StringComparison.Ordinal);
         Assert.Equal(0, nvml.InitCount);
     }
@@ -92,7 +93,7 @@ public sealed class NvmlGpuReaderTests
         Assert.Equal(new GpuStatistics(0.55, 1_073_741_824, 85_899_345_920), reading.Gpu);
         Assert.Empty(reading.Usage);
         Assert.Equal("550.54.15", reader.DriverVersion);
-        Assert.Contains(_log.Entries, e => e.Level == LogLevel.Information && e.Message.StartsWith("Reading 1 NVIDIA GPUs", StringComparison.Ordinal));
+        Assert.Contains(_log.Collector.GetSnapshot(), e => e.Level == LogLevel.Information && e.Message.StartsWith("Reading 1 NVIDIA GPUs", StringComparison.Ordinal));
 
         nvml.Script("driver 550.54.15\n" + H100 + " energy_mj=223457 power_mw=250500\n");
         Assert.Equal(223_457_000UL, Assert.Single(reader.Read()).EnergyMicrojoules);
@@ -119,7 +120,7 @@ public sealed class NvmlGpuReaderTests
         Assert.Equal(550_000_000UL, third.EnergyMicrojoules); // + 300 W x 0.5 s
         Assert.Equal(550_000_090UL, fourth.EnergyMicrojoules);
         Assert.Equal(new Power(300), fourth.Power);
-        var said = Assert.Single(_log.Entries, e => e.Message.Contains("integrating its power readings", StringComparison.Ordinal));
+        var said = Assert.Single(_log.Collector.GetSnapshot(), e => e.Message.Contains("integrating its power readings", StringComparison.Ordinal));
         Assert.Contains("gpu-0 (GPU-11111111-aaaa-bbbb-cccc-000000000000) has no energy counter (NOT_SUPPORTED (3))", said.Message, StringComparison.Ordinal);
     }
 
@@ -245,7 +246,7 @@ public sealed class NvmlGpuReaderTests
             reading.Usage.AsEnumerable());
         Assert.Equal(5_000_000UL, reading.EnergyMicrojoules);
         Assert.Equal(new GpuStatistics(null, 100, 200), reading.Gpu); // utilisation rates are not supported under MIG
-        Assert.Single(_log.Entries, e => e.Message.Contains("is in MIG mode", StringComparison.Ordinal));
+        Assert.Single(_log.Collector.GetSnapshot(), e => e.Message.Contains("is in MIG mode", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -276,7 +277,7 @@ public sealed class NvmlGpuReaderTests
 
         Assert.Equal(1_100_000UL, Assert.Single(lost).EnergyMicrojoules);
         Assert.Equal("gpu-0", Assert.Single(stillLost).Device.Name);
-        var warning = Assert.Single(_log.Entries, e => e.Level == LogLevel.Warning);
+        var warning = Assert.Single(_log.Collector.GetSnapshot(), e => e.Level == LogLevel.Warning);
         Assert.Contains("gpu-1 (GPU-22222222-aaaa-bbbb-cccc-000000000000) failed: GPU_IS_LOST (15)", warning.Message, StringComparison.Ordinal);
 
         // Back in the driver, but not tried before the back-off ends (30 s after the last try).
@@ -290,8 +291,8 @@ public sealed class NvmlGpuReaderTests
 
         Assert.Equal([1_200_000UL, 2_200_000UL], back.Select(r => r.EnergyMicrojoules));
         Assert.Equal(2, after.Length);
-        Assert.Single(_log.Entries, e => e.Level == LogLevel.Warning);
-        var returned = Assert.Single(_log.Entries, e => e.Message.EndsWith("reads again.", StringComparison.Ordinal));
+        Assert.Single(_log.Collector.GetSnapshot(), e => e.Level == LogLevel.Warning);
+        var returned = Assert.Single(_log.Collector.GetSnapshot(), e => e.Message.EndsWith("reads again.", StringComparison.Ordinal));
         Assert.Equal("gpu-1 (GPU-22222222-aaaa-bbbb-cccc-000000000000) reads again.", returned.Message);
     }
 
@@ -307,7 +308,7 @@ public sealed class NvmlGpuReaderTests
             _clock.Advance(TimeSpan.FromSeconds(31));
         }
 
-        var warning = Assert.Single(_log.Entries, e => e.Level == LogLevel.Warning);
+        var warning = Assert.Single(_log.Collector.GetSnapshot(), e => e.Level == LogLevel.Warning);
         Assert.Contains("gpu-0 (uuid unknown) failed: GPU_IS_LOST (15)", warning.Message, StringComparison.Ordinal);
 
         nvml.Script(H100 + "\n" + A100 + "\n");
@@ -350,9 +351,9 @@ public sealed class NvmlGpuReaderTests
         Assert.Equal(200_000_000UL, second.EnergyMicrojoules);
         Assert.Equal([new PoolProcessUsage(5, 0)], first.Usage.AsEnumerable());
         Assert.Equal([new PoolProcessUsage(5, 0)], second.Usage.AsEnumerable());
-        var lacks = Assert.Single(_log.Entries, e => e.Message.Contains("lacks", StringComparison.Ordinal));
+        var lacks = Assert.Single(_log.Collector.GetSnapshot(), e => e.Message.Contains("lacks", StringComparison.Ordinal));
         Assert.Contains("nvmlDeviceGetTotalEnergyConsumption, nvmlDeviceGetProcessUtilization", lacks.Message, StringComparison.Ordinal);
-        Assert.DoesNotContain(_log.Entries, e => e.Level >= LogLevel.Warning);
+        Assert.DoesNotContain(_log.Collector.GetSnapshot(), e => e.Level >= LogLevel.Warning);
     }
 
     [Fact]
@@ -363,7 +364,7 @@ public sealed class NvmlGpuReaderTests
 
         Assert.Equal([new PoolProcessUsage(8, 0)], Assert.Single(reader.Read()).Usage.AsEnumerable());
         Assert.Equal([new PoolProcessUsage(8, 0)], Assert.Single(reader.Read()).Usage.AsEnumerable());
-        Assert.Single(_log.Entries, e => e.Message.Contains("reports no per-process utilisation (NOT_SUPPORTED (3))", StringComparison.Ordinal));
+        Assert.Single(_log.Collector.GetSnapshot(), e => e.Message.Contains("reports no per-process utilisation (NOT_SUPPORTED (3))", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -384,7 +385,7 @@ public sealed class NvmlGpuReaderTests
 
     private NvmlGpuReader Open(FakeNvml nvml)
     {
-        Assert.True(NvmlGpuReader.TryOpen(Options(nvml), _clock, _log, out var reader), string.Join("\n", _log.Entries.Select(e => e.Message)));
+        Assert.True(NvmlGpuReader.TryOpen(Options(nvml), _clock, _log, out var reader), string.Join("\n", _log.Collector.GetSnapshot().Select(e => e.Message)));
         return reader;
     }
 }
