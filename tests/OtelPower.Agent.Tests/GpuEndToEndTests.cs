@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using OtelPower.Agent.Bench;
 using OtelPower.Agent.Tests.Kubernetes;
+using OtelPower.Agent.Tests.Otlp;
 using OtelPower.Agent.Tests.Prometheus;
 using OtelPower.Deployment.Tests;
 using OtelPower.Sensors.Tests.Gpu;
@@ -154,6 +155,59 @@ public sealed class GpuEndToEndTests : IDisposable
         }
 
         Assert.Contains("Reading 2 NVIDIA GPUs", agent.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Otlp_carries_each_gpu_as_a_hw_device_and_gpu_joules_per_pod_as_monotonic_sums()
+    {
+        var tree = Host();
+        await using var receiver = await OtlpReceiver.StartAsync();
+        await using var agent = AgentProcess.Start(
+            [
+                "--procfs", tree.Procfs, "--sysfs", tree.Sysfs, "--cgroupfs", tree.Cgroupfs, "--interval", "0.5",
+                "--exporter", "otlp,json", "--otlp-endpoint", receiver.GrpcEndpoint,
+                "--nvml-library", _nvml.LibraryPath, "--container-engines", "",
+            ],
+            new Dictionary<string, string> { ["OTEL_METRIC_EXPORT_INTERVAL"] = "300" });
+        await agent.ReadLineAsync(Wait); // the first interval is closed: the baseline was read before any step
+
+        const int Steps = 2;
+        JsonElement line = default;
+        for (var step = 1; step <= Steps; step++)
+        {
+            _gpu0Millijoules += (ulong)(Gpu0JoulesPerStep * 1000);
+            _nvml.Script(Script());
+            line = await ReadUntilGpuEnergyAsync(agent, Gpu0, Gpu0JoulesPerStep * step);
+        }
+
+        const double Total = Steps * Gpu0JoulesPerStep;
+        var trainPod = line.GetProperty("pods").EnumerateArray().Single(p => p.GetProperty("k8s_pod_uid").GetString() == TrainPod);
+        await receiver.WaitForAsync(
+            r => r.Points("hw.energy").LastOrDefault(p => p.Attribute("hw.id") == Gpu0)?.Value == Total
+                && r.Points("otelpower.pod.energy").LastOrDefault(p => p.Attribute("hw.type") == "gpu" && p.Attribute("k8s.pod.uid") == TrainPod)?.Value == Gpu(trainPod),
+            Wait,
+            "GPU 0's joules and the trainer pod's GPU joules");
+
+        var device = receiver.Points("hw.energy").Last(p => p.Attribute("hw.id") == Gpu0);
+        Assert.Equal(Metric.DataOneofCase.Sum, device.Metric.DataCase);
+        Assert.True(device.Metric.Sum.IsMonotonic);
+        Assert.Equal("J", device.Metric.Unit);
+        Assert.Equal("gpu", device.Attribute("hw.type"));
+        Assert.Equal("gpu-0", device.Attribute("hw.name"));
+        Assert.Equal("nvidia", device.Attribute("hw.vendor"));
+        Assert.Equal("NVIDIA H100 80GB HBM3", device.Attribute("hw.model"));
+        Assert.Equal("W", receiver.Points("hw.power").Last(p => p.Attribute("hw.id") == Gpu0).Metric.Unit);
+        Assert.Equal(0.85, receiver.Points("hw.gpu.utilization").Last(p => p.Attribute("hw.id") == Gpu0).Value, 9);
+        Assert.Equal(8e9, receiver.Points("hw.gpu.memory.usage").Last(p => p.Attribute("hw.id") == Gpu0).Value);
+
+        // The pod's GPU series only grows, and it is a series of its own beside the pod's CPU series.
+        var podGpu = receiver.Points("otelpower.pod.energy").Where(p => p.Attribute("hw.type") == "gpu" && p.Attribute("k8s.pod.uid") == TrainPod).Select(p => p.Value).ToList();
+        Assert.Equal(podGpu.Order(), podGpu);
+        Assert.Equal(0.5 * Total, podGpu[^1], 1e-4);
+        // GPU 1 has no energy counter, so the node's GPU consumer series say their joules are partly integrated power.
+        Assert.Equal("nvml-power", receiver.Points("otelpower.pod.energy").Last(p => p.Attribute("hw.type") == "gpu").Attribute("otelpower.source"));
+        Assert.Contains(receiver.Points("otelpower.pod.energy"), p => p.Attribute("hw.type") == "cpu" && p.Attribute("k8s.pod.uid") == TrainPod);
+        Assert.Equal(0.15 * Total, receiver.Points("otelpower.idle.energy").Last(p => p.Attribute("hw.id") == Gpu0).Value, 1e-4);
     }
 
     [Fact]
