@@ -68,12 +68,12 @@ internal sealed class PowerMetricsView
 
         var containerEnergy = new List<Measurement<double>>();
         var containerPower = new List<Measurement<double>>();
-        var containersById = snapshot.Containers.ToDictionary(c => c.Container.ContainerId, StringComparer.Ordinal);
+        var containerTags = snapshot.Containers.ToDictionary(c => c.Container.ContainerId, c => ContainerTags(c, source), StringComparer.Ordinal);
         var (containers, foldedContainers) = containerPlanner.Update(snapshot.Containers.Select(c =>
-            (c.Container.ContainerId, c.Metadata?.Namespace, c.Energy.Total.Microjoules, c.Energy.Interval.Microjoules)));
+            (c.Container.ContainerId, c.Metadata?.Namespace, AttributeKey(containerTags[c.Container.ContainerId]), c.Energy.Total.Microjoules, c.Energy.Interval.Microjoules)));
         foreach (var (id, total, interval) in containers)
         {
-            var tags = ContainerTags(containersById[id], source);
+            var tags = containerTags[id];
             containerEnergy.Add(new(total / 1e6, tags));
             containerPower.Add(new(Watts(interval), tags));
         }
@@ -88,17 +88,17 @@ internal sealed class PowerMetricsView
         var podEnergy = new List<Measurement<double>>();
         var podPower = new List<Measurement<double>>();
         var podsByUid = snapshot.Pods.ToDictionary(p => p.PodUid, StringComparer.Ordinal);
-        var (pods, foldedPods) = podPlanner.Update(snapshot.Pods.Select(p => (p.PodUid, p.Namespace, p.Energy.Total.Microjoules, p.Energy.Interval.Microjoules)));
+        KeyValuePair<string, object?>[] PodTags(string uid) =>
+        [
+            new(SemanticConventions.PodUid, uid),
+            new(SemanticConventions.PodName, podsByUid[uid].PodName ?? string.Empty),
+            new(SemanticConventions.NamespaceName, podsByUid[uid].Namespace ?? string.Empty),
+            source,
+        ];
+        var (pods, foldedPods) = podPlanner.Update(snapshot.Pods.Select(p => (p.PodUid, p.Namespace, AttributeKey(PodTags(p.PodUid)), p.Energy.Total.Microjoules, p.Energy.Interval.Microjoules)));
         foreach (var (uid, total, interval) in pods)
         {
-            var pod = podsByUid[uid];
-            KeyValuePair<string, object?>[] tags =
-            [
-                new(SemanticConventions.PodUid, uid),
-                new(SemanticConventions.PodName, pod.PodName ?? string.Empty),
-                new(SemanticConventions.NamespaceName, pod.Namespace ?? string.Empty),
-                source,
-            ];
+            var tags = PodTags(uid);
             podEnergy.Add(new(total / 1e6, tags));
             podPower.Add(new(Watts(interval), tags));
         }
@@ -127,6 +127,10 @@ internal sealed class PowerMetricsView
             PodPower = [.. podPower],
         };
     }
+
+    /// <summary>What the SDK keys a series by: the attributes, keys and values (order does not matter to it).</summary>
+    internal static string AttributeKey(KeyValuePair<string, object?>[] tags) =>
+        string.Join('\u001f', tags.Select(t => t.Key + "=" + Convert.ToString(t.Value, System.Globalization.CultureInfo.InvariantCulture)).Order(StringComparer.Ordinal));
 
     internal static string HardwareType(EnergyZoneKind kind) => kind == EnergyZoneKind.Dram ? "memory" : "cpu";
 
