@@ -149,12 +149,12 @@ internal sealed class PowerMetricsView
             into.ProcessPower.Add(new(Watts(series.IntervalMicrojoules), tags));
         }
 
-        var containersById = snapshot.Containers.ToDictionary(c => c.Container.ContainerId, StringComparer.Ordinal);
+        var containerTags = snapshot.Containers.ToDictionary(c => c.Container.ContainerId, c => ContainerTags(c, source, hwType), StringComparer.Ordinal);
         var (containers, foldedContainers) = containerPlanner.Update(snapshot.Containers.Select(c =>
-            (c.Container.ContainerId, c.Metadata?.Namespace, containerEnergy(c).Total.Microjoules, containerEnergy(c).Interval.Microjoules)));
+            (c.Container.ContainerId, c.Metadata?.Namespace, AttributeKey(containerTags[c.Container.ContainerId]), containerEnergy(c).Total.Microjoules, containerEnergy(c).Interval.Microjoules)));
         foreach (var (id, total, interval) in containers)
         {
-            var tags = ContainerTags(containersById[id], source, hwType);
+            var tags = containerTags[id];
             into.ContainerEnergy.Add(new(total / 1e6, tags));
             into.ContainerPower.Add(new(Watts(interval), tags));
         }
@@ -167,18 +167,18 @@ internal sealed class PowerMetricsView
         }
 
         var podsByUid = snapshot.Pods.ToDictionary(p => p.PodUid, StringComparer.Ordinal);
-        var (pods, foldedPods) = podPlanner.Update(snapshot.Pods.Select(p => (p.PodUid, p.Namespace, podEnergy(p).Total.Microjoules, podEnergy(p).Interval.Microjoules)));
+        KeyValuePair<string, object?>[] PodTags(string uid) =>
+        [
+            new(SemanticConventions.PodUid, uid),
+            new(SemanticConventions.PodName, podsByUid[uid].PodName ?? string.Empty),
+            new(SemanticConventions.NamespaceName, podsByUid[uid].Namespace ?? string.Empty),
+            source,
+            hwType,
+        ];
+        var (pods, foldedPods) = podPlanner.Update(snapshot.Pods.Select(p => (p.PodUid, p.Namespace, AttributeKey(PodTags(p.PodUid)), podEnergy(p).Total.Microjoules, podEnergy(p).Interval.Microjoules)));
         foreach (var (uid, total, interval) in pods)
         {
-            var pod = podsByUid[uid];
-            KeyValuePair<string, object?>[] tags =
-            [
-                new(SemanticConventions.PodUid, uid),
-                new(SemanticConventions.PodName, pod.PodName ?? string.Empty),
-                new(SemanticConventions.NamespaceName, pod.Namespace ?? string.Empty),
-                source,
-                hwType,
-            ];
+            var tags = PodTags(uid);
             into.PodEnergy.Add(new(total / 1e6, tags));
             into.PodPower.Add(new(Watts(interval), tags));
         }
@@ -207,6 +207,10 @@ internal sealed class PowerMetricsView
 
         return [.. tags];
     }
+
+    /// <summary>What the SDK keys a series by: the attributes, keys and values (order does not matter to it).</summary>
+    internal static string AttributeKey(KeyValuePair<string, object?>[] tags) =>
+        string.Join('\u001f', tags.Select(t => t.Key + "=" + Convert.ToString(t.Value, System.Globalization.CultureInfo.InvariantCulture)).Order(StringComparer.Ordinal));
 
     internal static string HardwareType(EnergyZoneKind kind) => kind == EnergyZoneKind.Dram ? "memory" : "cpu";
 

@@ -10,6 +10,7 @@ internal sealed class AgentProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly Channel<string> _lines = Channel.CreateUnbounded<string>();
     private readonly StringBuilder _stderr = new();
+    private readonly SemaphoreSlim _stderrLine = new(0);
 
     private AgentProcess(Process process)
     {
@@ -83,6 +84,8 @@ internal sealed class AgentProcess : IAsyncDisposable
                 {
                     agent._stderr.AppendLine(e.Data);
                 }
+
+                agent._stderrLine.Release();
             }
         };
         process.Start();
@@ -137,6 +140,23 @@ internal sealed class AgentProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits until stderr holds <paramref name="text"/>, looking again at each line the agent writes.</summary>
+    public async Task WaitForStandardErrorAsync(string text, TimeSpan timeout)
+    {
+        using var cancellation = new CancellationTokenSource(timeout);
+        try
+        {
+            while (!StandardError.Contains(text, StringComparison.Ordinal))
+            {
+                await _stderrLine.WaitAsync(cancellation.Token);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail($"the agent did not write '{text}' to stderr within {timeout}; stderr:\n{StandardError}");
+        }
+    }
+
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
         using var cancellation = new CancellationTokenSource(timeout);
@@ -153,6 +173,7 @@ internal sealed class AgentProcess : IAsyncDisposable
         }
 
         _process.Dispose();
+        _stderrLine.Dispose();
     }
 
     /// <summary>Runs the agent to completion and returns its exit code, stdout and stderr.</summary>

@@ -1,8 +1,9 @@
+using System.Text.RegularExpressions;
 using OtelPower.Agent.Cli;
 
 namespace OtelPower.Agent.Tests;
 
-public sealed class CommandLineTests
+public sealed partial class CommandLineTests
 {
     [Fact]
     public void Known_options_become_configuration_keys()
@@ -40,12 +41,32 @@ public sealed class CommandLineTests
     }
 
     [Fact]
-    public void Help_lists_every_option()
+    public void Help_lists_exactly_the_options_the_readme_documents()
     {
         Assert.Equal(AgentCommand.Help, CommandLine.Parse(["--help"]).Command);
-        var help = CommandLine.HelpText("1.2.3");
-        Assert.All(CommandLine.Options, o => Assert.Contains(o.Name, help, StringComparison.Ordinal));
+
+        // The help's option rows ("  --procfs PATH   ...") against the README's options table
+        // ("| `--procfs PATH` | ..."): two texts a user reads, not the list that generates the help.
+        var help = CommandLine.HelpText("1.2.3").Split('\n')
+            .Where(l => l.StartsWith("  --", StringComparison.Ordinal))
+            .SelectMany(l => OptionNames().Matches(l.Split("  ", 3, StringSplitOptions.RemoveEmptyEntries)[0]).Select(m => m.Value));
+        var readme = File.ReadLines(Deployment.Tests.RepositoryRoot.Combine("README.md"))
+            .Where(l => l.StartsWith("| `--", StringComparison.Ordinal))
+            .SelectMany(l => OptionNames().Matches(l.Split('|')[1]).Select(m => m.Value));
+
+        Assert.Equal(readme.Order(StringComparer.Ordinal), help.Order(StringComparer.Ordinal));
     }
+
+    [Fact]
+    public void Every_option_sets_a_property_of_the_agent_options()
+    {
+        // A configuration key that names no property is bound to nothing: the option would be silently ignored.
+        var properties = typeof(AgentOptions).GetProperties().Where(p => p.CanWrite).Select(p => p.Name).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        Assert.All(CommandLine.Options, o => Assert.Contains(o.ConfigurationKey, properties));
+    }
+
+    [GeneratedRegex("--[a-z][a-z-]*")]
+    private static partial Regex OptionNames();
 
     [Fact]
     public void Bench_takes_the_rest_of_the_arguments()

@@ -1,5 +1,13 @@
+using System.Text.Json;
+using System.Xml.Linq;
+
 namespace OtelPower.Deployment.Tests;
 
+/// <summary>
+/// What the image build depends on, checked against the repository rather than against fixed strings:
+/// the SDK and runtime tags follow the target framework, every COPY source exists and is in the build
+/// context, and the entrypoint runs the file the publish step writes.
+/// </summary>
 public sealed class DockerfileTests
 {
     private static readonly string[] Lines = File.ReadAllLines(RepositoryRoot.Combine("Dockerfile"))
@@ -8,21 +16,55 @@ public sealed class DockerfileTests
         .ToArray();
 
     [Fact]
-    public void Builds_with_the_sdk_and_runs_on_the_runtime_image()
+    public void Builds_with_the_sdk_and_runs_on_a_runtime_image_of_the_target_framework()
     {
-        var stages = Lines.Where(l => l.StartsWith("FROM ", StringComparison.Ordinal)).ToList();
+        // net10.0 in Directory.Build.props: the sdk and runtime images must be 10.0, and the SDK global.json pins too.
+        var framework = XDocument.Load(RepositoryRoot.Combine("Directory.Build.props")).Descendants("TargetFramework").Single().Value;
+        var version = framework["net".Length..];
+        using var globalJson = JsonDocument.Parse(File.ReadAllText(RepositoryRoot.Combine("global.json")));
+        Assert.StartsWith(version + ".", globalJson.RootElement.GetProperty("sdk").GetProperty("version").GetString(), StringComparison.Ordinal);
 
+        var stages = Lines.Where(l => l.StartsWith("FROM ", StringComparison.Ordinal)).Select(l => l.Split(' ')[1]).ToList();
         Assert.Equal(2, stages.Count);
-        Assert.StartsWith("FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build", stages[0], StringComparison.Ordinal);
-        Assert.Matches(@"^FROM mcr\.microsoft\.com/dotnet/runtime(-deps)?:10\.0", stages[1]);
-        Assert.Contains(Lines, l => l.StartsWith("COPY --from=build", StringComparison.Ordinal));
+        Assert.Equal("mcr.microsoft.com/dotnet/sdk:" + version, stages[0]);
+        Assert.Matches($@"^mcr\.microsoft\.com/dotnet/(runtime|runtime-deps):{System.Text.RegularExpressions.Regex.Escape(version)}(-[a-z0-9.-]+)?$", stages[1]);
     }
 
     [Fact]
-    public void Publishes_the_agent()
+    public void The_entrypoint_runs_what_the_publish_step_writes()
     {
-        Assert.Contains(Lines, l => l.StartsWith("RUN dotnet publish src/OtelPower.Agent", StringComparison.Ordinal) && l.Contains("-c Release", StringComparison.Ordinal));
-        Assert.Contains(Lines, l => l.StartsWith("ENTRYPOINT", StringComparison.Ordinal) && l.Contains("otelpower", StringComparison.Ordinal));
+        var project = Lines.Single(l => l.StartsWith("RUN dotnet publish ", StringComparison.Ordinal)).Split(' ');
+        var projectPath = project[3];
+        Assert.True(File.Exists(RepositoryRoot.Combine(projectPath)), $"publish names {projectPath}, which does not exist");
+        Assert.Equal("Release", project[Array.IndexOf(project, "-c") + 1]);
+        var publishedTo = project[Array.IndexOf(project, "-o") + 1];
+
+        // The runtime stage copies the publish folder, and the entrypoint names the agent's assembly in it.
+        var copy = Lines.Single(l => l.StartsWith("COPY --from=build ", StringComparison.Ordinal)).Split(' ');
+        Assert.Equal(publishedTo, copy[2]);
+        var workdir = Lines.Last(l => l.StartsWith("WORKDIR ", StringComparison.Ordinal))["WORKDIR ".Length..];
+        var copiedTo = copy[3] is "./" or "." ? workdir : copy[3];
+        var assembly = XDocument.Load(RepositoryRoot.Combine(projectPath)).Descendants("AssemblyName").Single().Value;
+        using var entrypoint = JsonDocument.Parse(Lines.Single(l => l.StartsWith("ENTRYPOINT ", StringComparison.Ordinal))["ENTRYPOINT ".Length..]);
+        var command = entrypoint.RootElement.EnumerateArray().Select(e => e.GetString()!).ToArray();
+        Assert.Contains(command, c => c == $"{copiedTo.TrimEnd('/')}/{assembly}.dll" || c == $"{copiedTo.TrimEnd('/')}/{assembly}");
+    }
+
+    [Fact]
+    public void Every_copied_source_exists_and_is_in_the_build_context()
+    {
+        var ignored = File.ReadAllLines(RepositoryRoot.Combine(".dockerignore")).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
+        var sources = Lines.Where(l => l.StartsWith("COPY ", StringComparison.Ordinal) && !l.StartsWith("COPY --from=", StringComparison.Ordinal))
+            .SelectMany(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1..^1])
+            .ToList();
+
+        Assert.NotEmpty(sources);
+        foreach (var source in sources)
+        {
+            var path = RepositoryRoot.Combine(source.TrimEnd('/'));
+            Assert.True(File.Exists(path) || Directory.Exists(path), $"COPY {source}: no such file in the repository");
+            Assert.DoesNotContain(ignored, pattern => pattern.TrimEnd('/') == source.TrimEnd('/') || pattern == Path.GetFileName(source.TrimEnd('/')));
+        }
     }
 
     [Fact]

@@ -144,6 +144,7 @@ public sealed class PowerInstrumentationTests
             o.MaxExecutableSeries = 20;
         });
         var sequence = new SnapshotSequence();
+        var planner = new ProcessSeriesPlanner(new PowerInstrumentationOptions { CardinalityLimit = Limit, MaxProcessSeries = 10, MaxExecutableSeries = 20 });
         var random = new Random(7);
         var live = new List<(int Pid, string Exe)>();
         var nextPid = 1000;
@@ -161,7 +162,9 @@ public sealed class PowerInstrumentationTests
             }
 
             var shares = live.Select(p => (p.Pid, p.Exe, (long)random.Next(0, 200_000))).ToList();
-            harness.Feed.Publish(sequence.Next(shares.Sum(s => s.Item3) + random.Next(0, 5_000_000), shares));
+            var snapshot = sequence.Next(shares.Sum(s => s.Item3) + random.Next(0, 5_000_000), shares);
+            harness.Feed.Publish(snapshot);
+            planner.Update(snapshot); // the same books, to see the state the instruments keep
             var metrics = harness.Collect();
 
             var points = metrics["otelpower.process.energy"];
@@ -177,10 +180,13 @@ public sealed class PowerInstrumentationTests
             // Every joule is in exactly one series: the last value of every series ever exported, plus idle, is the host.
             var idle = metrics["otelpower.idle.energy"].Single().Value;
             Assert.Equal(sequence.HostTotal / 1e6, lastValueOfEverySeries.Values.Sum() + idle, 6);
-            maxTracked = Math.Max(maxTracked, live.Count);
+            Assert.Equal(live.Count, planner.TrackedProcessCount);
+            maxTracked = Math.Max(maxTracked, planner.TrackedProcessCount);
         }
 
+        // The state follows the live processes (about 100 at a time), never the 10,000 that ran.
         Assert.Equal(10_000, nextPid - 1000);
+        Assert.InRange(maxTracked, 50, 150);
         Assert.True(seriesEver.Count < Limit, $"{seriesEver.Count} series over a lifetime limit of {Limit}");
     }
 

@@ -29,7 +29,24 @@ public sealed class HostSamplerTests
         Assert.Equal(262_143_000_000UL, sample.Zones.Single(z => z.Zone.Id == "intel-rapl:1").EnergyMicrojoules);
         Assert.Equal(TimeSpan.FromSeconds(2), sample.MonotonicTime);
         Assert.Equal(9, sample.Processes.Length);
-        Assert.True(sample.ClockTicksPerSecond > 0);
+        Assert.Equal(GetConf("CLK_TCK"), sample.ClockTicksPerSecond);
+    }
+
+    [Fact]
+    public void Clock_ticks_come_from_sysconf_not_from_the_fallback()
+    {
+        // The fallback is 100, which is also x86's USER_HZ: only asking whether sysconf answered tells them apart.
+        Assert.True(Procfs.ClockTicks.TryQuerySysconf(out var ticks), "sysconf(_SC_CLK_TCK) did not answer");
+        Assert.Equal(GetConf("CLK_TCK"), ticks);
+    }
+
+    private static long GetConf(string name)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("getconf", name) { RedirectStandardOutput = true };
+        using var getconf = System.Diagnostics.Process.Start(start)!;
+        var output = getconf.StandardOutput.ReadToEnd();
+        getconf.WaitForExit();
+        return long.Parse(output.Trim(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OtelPower.Agent.Sampling;
@@ -6,56 +7,110 @@ using OtelPower.Attribution;
 namespace OtelPower.Agent.Exporters;
 
 /// <summary>
-/// Connects the local writers to the feed for the host's lifetime. A writer that fails (a full disk,
-/// a closed pipe) is logged, rate-limited, and never stops sampling or the other writers.
+/// Connects the local writers to the feed for the host's lifetime. Each writer reads from its own channel
+/// of one snapshot on its own task, so the sampling loop never waits on a writer: a blocked stdout pipe (a
+/// paused <c>less</c>) or a slow disk only makes that writer skip to the newest snapshot, and it says how
+/// many it skipped. A writer that fails is logged, rate-limited, and never stops sampling or the others.
 /// </summary>
 internal sealed partial class SnapshotWriterService : IHostedService
 {
     private readonly AttributionFeed _feed;
-    private readonly IReadOnlyList<ISnapshotWriter> _writers;
     private readonly ILogger<SnapshotWriterService> _logger;
-    private readonly Dictionary<string, LogRateLimiter> _failures;
+    private readonly WriterLane[] _lanes;
+    private Task[] _draining = [];
 
     public SnapshotWriterService(AttributionFeed feed, IEnumerable<ISnapshotWriter> writers, TimeProvider timeProvider, ILogger<SnapshotWriterService> logger)
     {
         _feed = feed;
-        _writers = writers.ToArray();
         _logger = logger;
-        _failures = _writers.ToDictionary(w => w.Name, _ => new LogRateLimiter(timeProvider, TimeSpan.FromMinutes(1)), StringComparer.Ordinal);
+        _lanes = writers.Select(w => new WriterLane(w, new LogRateLimiter(timeProvider, TimeSpan.FromMinutes(1)))).ToArray();
     }
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        _draining = _lanes.Select(lane => Task.Run(() => DrainAsync(lane), CancellationToken.None)).ToArray();
         _feed.Published += OnPublished;
         return Task.CompletedTask;
     }
 
-    public Task StopAsync(CancellationToken cancellationToken)
+    /// <summary>Stops taking snapshots and lets each writer finish the one it holds, until the host's shutdown timeout.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
     {
         _feed.Published -= OnPublished;
-        return Task.CompletedTask;
+        foreach (var lane in _lanes)
+        {
+            lane.Snapshots.Writer.TryComplete();
+        }
+
+        try
+        {
+            await Task.WhenAll(_draining).WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // A writer still blocked at shutdown: its thread is left to the process exit.
+        }
     }
 
+    // On the sampling thread: never blocks. A full channel drops its older snapshot for this one.
     private void OnPublished(object? sender, AttributionSnapshot snapshot)
     {
-        foreach (var writer in _writers)
+        foreach (var lane in _lanes)
+        {
+            lane.Snapshots.Writer.TryWrite(snapshot);
+        }
+    }
+
+    private async Task DrainAsync(WriterLane lane)
+    {
+        await foreach (var snapshot in lane.Snapshots.Reader.ReadAllAsync())
         {
             try
             {
-                writer.Write(snapshot);
+                lane.Writer.Write(snapshot);
             }
 #pragma warning disable CA1031 // One failing writer must not take the others or the sampling loop down.
             catch (Exception exception)
 #pragma warning restore CA1031
             {
-                if (_failures[writer.Name].ShouldLog(out var suppressed))
+                if (lane.Failures.ShouldLog(out var suppressed))
                 {
-                    LogWriteFailed(_logger, exception, writer.Name, suppressed);
+                    LogWriteFailed(_logger, exception, lane.Writer.Name, suppressed);
                 }
+            }
+
+            if (Interlocked.Exchange(ref lane.Skipped, 0) is var skipped and > 0)
+            {
+                LogSkipped(_logger, lane.Writer.Name, skipped);
             }
         }
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The {Exporter} exporter failed to write a snapshot ({Suppressed} similar failures not logged since the last report)")]
     private static partial void LogWriteFailed(ILogger logger, Exception exception, string exporter, int suppressed);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The {Exporter} exporter could not keep up and skipped {Skipped} snapshots to write the newest")]
+    private static partial void LogSkipped(ILogger logger, string exporter, int skipped);
+
+    private sealed class WriterLane
+    {
+        public WriterLane(ISnapshotWriter writer, LogRateLimiter failures)
+        {
+            Writer = writer;
+            Failures = failures;
+            Snapshots = Channel.CreateBounded<AttributionSnapshot>(
+                new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true, SingleWriter = true },
+                _ => Interlocked.Increment(ref Skipped));
+        }
+
+        public ISnapshotWriter Writer { get; }
+
+        public LogRateLimiter Failures { get; }
+
+        public Channel<AttributionSnapshot> Snapshots { get; }
+
+#pragma warning disable SA1401, CA1051 // Interlocked needs a field.
+        public int Skipped;
+#pragma warning restore SA1401, CA1051
+    }
 }

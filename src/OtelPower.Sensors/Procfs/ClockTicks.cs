@@ -12,16 +12,20 @@ internal static partial class ClockTicks
 
     public static long PerSecond => Value.Value;
 
-    private static long Query()
+    private static long Query() => TryQuerySysconf(out var ticks) ? ticks : Fallback; // else the ABI's value
+
+    /// <summary>sysconf(_SC_CLK_TCK); false where there is no libc sysconf or it fails.</summary>
+    internal static bool TryQuerySysconf(out long ticks)
     {
         try
         {
-            var ticks = SysConf(ScClkTck);
-            return ticks > 0 ? ticks : Fallback;
+            ticks = SysConf(ScClkTck);
+            return ticks > 0;
         }
         catch (Exception exception) when (exception is DllNotFoundException or EntryPointNotFoundException)
         {
-            return Fallback; // not Linux/glibc: the ABI's value
+            ticks = 0;
+            return false;
         }
     }
 
