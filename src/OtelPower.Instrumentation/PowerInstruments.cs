@@ -23,8 +23,10 @@ internal sealed class PowerInstruments : IDisposable
     private readonly ProcessSeriesPlanner _gpuProcesses;
     private readonly WorkloadSeriesPlanner _gpuContainers;
     private readonly WorkloadSeriesPlanner _gpuPods;
+    private readonly Dictionary<EnergyCounter, CounterStartGate> _startGates = Enum.GetValues<EnergyCounter>().ToDictionary(c => c, _ => new CounterStartGate());
     private readonly Lock _updateGate = new();
     private PowerMetricsView _view = PowerMetricsView.Empty;
+    private PowerMetricsView _raw = PowerMetricsView.Empty;
 
     public PowerInstruments(AttributionFeed feed, PowerInstrumentationOptions options)
     {
@@ -38,20 +40,20 @@ internal sealed class PowerInstruments : IDisposable
         _gpuPods = new WorkloadSeriesPlanner(options);
         _meter = new Meter(options.MeterName, Version);
 
-        _meter.CreateObservableCounter(SemanticConventions.HwEnergy, () => View.ZoneEnergy, "J", "Energy counted by a RAPL zone (package, core, uncore, dram, psys) or a GPU.");
+        _meter.CreateObservableCounter(SemanticConventions.HwEnergy, () => Collect(EnergyCounter.Zone).ZoneEnergy, "J", "Energy counted by a RAPL zone (package, core, uncore, dram, psys) or a GPU.");
         _meter.CreateObservableGauge(SemanticConventions.HwPower, () => View.ZonePower, "W", "Average power of a RAPL zone or a GPU over the last interval.");
         _meter.CreateObservableGauge(SemanticConventions.HwGpuUtilization, () => View.GpuUtilization, "1", "GPU utilisation reported by the driver, 0 to 1.");
         _meter.CreateObservableGauge(SemanticConventions.HwGpuMemoryUsage, () => View.GpuMemoryUsage, "By", "GPU memory in use.");
         _meter.CreateObservableGauge(SemanticConventions.HwGpuMemoryLimit, () => View.GpuMemoryLimit, "By", "GPU memory in all.");
-        _meter.CreateObservableCounter(SemanticConventions.HwHostEnergy, () => View.HostEnergy, "J", "Host energy being attributed: packages + dram, or the estimate.");
+        _meter.CreateObservableCounter(SemanticConventions.HwHostEnergy, () => Collect(EnergyCounter.Host).HostEnergy, "J", "Host energy being attributed: packages + dram, or the estimate.");
         _meter.CreateObservableGauge(SemanticConventions.HwHostPower, () => View.HostPower, "W", "Average host power over the last interval.");
-        _meter.CreateObservableCounter(SemanticConventions.ProcessEnergy, () => View.ProcessEnergy, "J", "Host energy attributed to a process (or folded group of processes) by CPU time.");
+        _meter.CreateObservableCounter(SemanticConventions.ProcessEnergy, () => Collect(EnergyCounter.Process).ProcessEnergy, "J", "Host energy attributed to a process (or folded group of processes) by CPU time.");
         _meter.CreateObservableGauge(SemanticConventions.ProcessPower, () => View.ProcessPower, "W", "Average power attributed to a process over the last interval.");
-        _meter.CreateObservableCounter(SemanticConventions.IdleEnergy, () => View.IdleEnergy, "J", "Host energy no live process accounts for.");
+        _meter.CreateObservableCounter(SemanticConventions.IdleEnergy, () => Collect(EnergyCounter.Idle).IdleEnergy, "J", "Host energy no live process accounts for.");
         _meter.CreateObservableGauge(SemanticConventions.IdlePower, () => View.IdlePower, "W", "Average idle power over the last interval.");
-        _meter.CreateObservableCounter(SemanticConventions.ContainerEnergy, () => View.ContainerEnergy, "J", "Host energy attributed to a container from its cgroup CPU time.");
+        _meter.CreateObservableCounter(SemanticConventions.ContainerEnergy, () => Collect(EnergyCounter.Container).ContainerEnergy, "J", "Host energy attributed to a container from its cgroup CPU time.");
         _meter.CreateObservableGauge(SemanticConventions.ContainerPower, () => View.ContainerPower, "W", "Average power of a container over the last interval.");
-        _meter.CreateObservableCounter(SemanticConventions.PodEnergy, () => View.PodEnergy, "J", "Host energy attributed to a pod: the sum of its containers.");
+        _meter.CreateObservableCounter(SemanticConventions.PodEnergy, () => Collect(EnergyCounter.Pod).PodEnergy, "J", "Host energy attributed to a pod: the sum of its containers.");
         _meter.CreateObservableGauge(SemanticConventions.PodPower, () => View.PodPower, "W", "Average power of a pod over the last interval.");
 
         _feed.Published += OnPublished;
@@ -73,7 +75,31 @@ internal sealed class PowerInstruments : IDisposable
     {
         lock (_updateGate)
         {
-            Volatile.Write(ref _view, PowerMetricsView.Build(snapshot, new SeriesPlanners(_processes, _containers, _pods, _gpuProcesses, _gpuContainers, _gpuPods), _options));
+            _raw = PowerMetricsView.Build(snapshot, new SeriesPlanners(_processes, _containers, _pods, _gpuProcesses, _gpuContainers, _gpuPods), _options);
+            var view = _raw;
+            foreach (var (counter, gate) in _startGates)
+            {
+                view = _raw.Gated(counter, gate, _view.WasCollected(counter), view);
+            }
+
+            Volatile.Write(ref _view, view);
+        }
+    }
+
+    /// <summary>
+    /// The view for one energy counter's callback (called by the SDK on export). A second collect of the same
+    /// view releases the series that the first one exported at zero, so they need not wait for the next sample.
+    /// </summary>
+    private PowerMetricsView Collect(EnergyCounter counter)
+    {
+        lock (_updateGate)
+        {
+            if (_view.WasCollected(counter))
+            {
+                Volatile.Write(ref _view, _raw.Gated(counter, _startGates[counter], previousCollected: true, _view));
+            }
+
+            return _view.Collected(counter);
         }
     }
 }

@@ -9,6 +9,8 @@ internal sealed class PowerMetricsView
 {
     public static readonly PowerMetricsView Empty = new();
 
+    private int _collected;
+
     public Measurement<double>[] ZoneEnergy { get; private init; } = [];
 
     public Measurement<double>[] ZonePower { get; private init; } = [];
@@ -38,6 +40,49 @@ internal sealed class PowerMetricsView
     public Measurement<double>[] GpuMemoryUsage { get; private init; } = [];
 
     public Measurement<double>[] GpuMemoryLimit { get; private init; } = [];
+
+    /// <summary>Notes that a collect read <paramref name="counter"/>'s values from this view.</summary>
+    public PowerMetricsView Collected(EnergyCounter counter)
+    {
+        Interlocked.Or(ref _collected, 1 << (int)counter);
+        return this;
+    }
+
+    /// <summary>Whether a collect has read <paramref name="counter"/>'s values from this view.</summary>
+    public bool WasCollected(EnergyCounter counter) => (Volatile.Read(ref _collected) & (1 << (int)counter)) != 0;
+
+    /// <summary>
+    /// This view with <paramref name="counter"/>'s series passed through its gate (zero first, final value last),
+    /// the other instruments as they are in <paramref name="current"/>.
+    /// </summary>
+    public PowerMetricsView Gated(EnergyCounter counter, CounterStartGate gate, bool previousCollected, PowerMetricsView current)
+    {
+        Measurement<double>[] Pick(EnergyCounter c, Measurement<double>[] raw, Measurement<double>[] now) =>
+            c == counter ? gate.Apply(raw, previousCollected) : now;
+
+        var view = new PowerMetricsView
+        {
+            ZoneEnergy = Pick(EnergyCounter.Zone, ZoneEnergy, current.ZoneEnergy),
+            ZonePower = ZonePower,
+            HostEnergy = Pick(EnergyCounter.Host, HostEnergy, current.HostEnergy),
+            HostPower = HostPower,
+            ProcessEnergy = Pick(EnergyCounter.Process, ProcessEnergy, current.ProcessEnergy),
+            ProcessPower = ProcessPower,
+            IdleEnergy = Pick(EnergyCounter.Idle, IdleEnergy, current.IdleEnergy),
+            IdlePower = IdlePower,
+            ContainerEnergy = Pick(EnergyCounter.Container, ContainerEnergy, current.ContainerEnergy),
+            ContainerPower = ContainerPower,
+            PodEnergy = Pick(EnergyCounter.Pod, PodEnergy, current.PodEnergy),
+            PodPower = PodPower,
+            GpuUtilization = GpuUtilization,
+            GpuMemoryUsage = GpuMemoryUsage,
+            GpuMemoryLimit = GpuMemoryLimit,
+        };
+
+        // The other counters keep what the current view's collects have already read.
+        view._collected = current._collected & ~(1 << (int)counter);
+        return view;
+    }
 
     public static PowerMetricsView Build(AttributionSnapshot snapshot, SeriesPlanners planners, PowerInstrumentationOptions options)
     {
@@ -323,4 +368,15 @@ internal sealed class ConsumerMeasurements
         IdleEnergy.Add(new(idle.Total.Joules, tags));
         IdlePower.Add(new(idle.Power.Watts, tags));
     }
+}
+
+/// <summary>The energy counters, each with its own start gate and its own collected flag.</summary>
+internal enum EnergyCounter
+{
+    Zone,
+    Host,
+    Process,
+    Idle,
+    Container,
+    Pod,
 }

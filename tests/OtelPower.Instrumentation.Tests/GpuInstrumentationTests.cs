@@ -18,7 +18,7 @@ public sealed class GpuInstrumentationTests
         Publish(harness, ledger, Sample(0, package: 0, gpu: 0, trainerTicks: 0, usage: []));
         Publish(harness, ledger, Sample(1, package: 40_000_000, gpu: 300_000_000, trainerTicks: 100, usage: [(10, 50), (20, 10)]));
         Publish(harness, ledger, Sample(2, package: 80_000_000, gpu: 600_000_000, trainerTicks: 200, usage: [(10, 50), (20, 10)]));
-        var metrics = harness.Collect();
+        var metrics = harness.CollectSettled();
 
         var gpu = metrics["hw.energy"].Single(p => (string?)p.Attributes["hw.type"] == "gpu");
         Assert.Equal(Gpu0.Id, gpu.Attributes["hw.id"]);
@@ -60,7 +60,7 @@ public sealed class GpuInstrumentationTests
         var ledger = new EnergyLedger();
         Publish(harness, ledger, Sample(0, package: 0, gpu: null, trainerTicks: 0, usage: []));
         Publish(harness, ledger, Sample(1, package: 40_000_000, gpu: null, trainerTicks: 100, usage: []));
-        var metrics = harness.Collect();
+        var metrics = harness.CollectSettled();
 
         Assert.All(metrics.Values.SelectMany(points => points), p => Assert.NotEqual("gpu", p.Attributes.GetValueOrDefault("hw.type")));
         Assert.False(metrics.ContainsKey("hw.gpu.utilization"));

@@ -31,6 +31,16 @@ internal sealed class MetricsHarness : IDisposable
 
     public string MeterName { get; } = "OtelPower.Tests." + Guid.NewGuid().ToString("N");
 
+    /// <summary>
+    /// Collects twice and returns the second: a series' first export is 0 (the counter start gate), the next
+    /// carries its joules. Tests of values use this; tests of the gate itself use <see cref="Collect"/>.
+    /// </summary>
+    public Dictionary<string, List<(double Value, Dictionary<string, object?> Attributes, Metric Metric)>> CollectSettled()
+    {
+        Collect();
+        return Collect();
+    }
+
     /// <summary>Collects now and returns each metric's points as (value, attributes).</summary>
     public Dictionary<string, List<(double Value, Dictionary<string, object?> Attributes, Metric Metric)>> Collect()
     {

@@ -11,7 +11,7 @@ public sealed class PowerInstrumentationTests
         using var harness = new MetricsHarness();
         var sequence = new SnapshotSequence();
         harness.Feed.Publish(sequence.Next(10_000_000, [(100, "web", 4_000_000)]));
-        var metrics = harness.Collect();
+        var metrics = harness.CollectSettled();
 
         Assert.Equal(
             ["hw.energy", "hw.host.energy", "hw.host.power", "hw.power", "otelpower.idle.energy", "otelpower.idle.power", "otelpower.process.energy", "otelpower.process.power"],
@@ -55,8 +55,8 @@ public sealed class PowerInstrumentationTests
         var sequence = new SnapshotSequence();
         first.Feed.Publish(sequence.Next(10_000_000, [(100, "web", 4_000_000)]));
 
-        Assert.Equal(10.0, Assert.Single(first.Collect()["hw.host.energy"]).Value, 9);
-        Assert.DoesNotContain("hw.host.energy", second.Collect().Keys);
+        Assert.Equal(10.0, Assert.Single(first.CollectSettled()["hw.host.energy"]).Value, 9);
+        Assert.DoesNotContain("hw.host.energy", second.CollectSettled().Keys);
     }
 
     [Fact]
@@ -95,9 +95,9 @@ public sealed class PowerInstrumentationTests
         using var harness = new MetricsHarness();
         var sequence = new SnapshotSequence();
         harness.Feed.Publish(sequence.Next(10_000_000, [(100, "web", 4_000_000)]));
-        var first = harness.Collect()["otelpower.process.energy"];
+        var first = harness.CollectSettled()["otelpower.process.energy"];
         harness.Feed.Publish(sequence.Next(10_000_000, [(100, "web", 3_000_000)]));
-        var second = harness.Collect()["otelpower.process.energy"];
+        var second = harness.CollectSettled()["otelpower.process.energy"];
 
         // Interval 1: web's 4 J are in the executable series; its pid series appears at 0.
         Assert.Equal(4.0, first.Single(p => !p.Attributes.ContainsKey("process.pid")).Value, 9);
@@ -118,7 +118,7 @@ public sealed class PowerInstrumentationTests
         using var harness = new MetricsHarness(o => o.IncludeCommandLine = true);
         var sequence = new SnapshotSequence();
         harness.Feed.Publish(sequence.Next(10_000_000, [(100, "web", 4_000_000)]));
-        var promoted = harness.Collect()["otelpower.process.energy"].Single(p => p.Attributes.ContainsKey("process.pid"));
+        var promoted = harness.CollectSettled()["otelpower.process.energy"].Single(p => p.Attributes.ContainsKey("process.pid"));
         Assert.Equal("secret --token=abc", promoted.Attributes["process.command_line"]);
     }
 
@@ -128,7 +128,7 @@ public sealed class PowerInstrumentationTests
         using var harness = new MetricsHarness(o => o.MaxProcessSeries = 0);
         var sequence = new SnapshotSequence();
         harness.Feed.Publish(sequence.Next(10_000_000, [(50, "kworker/0:1-events", 1_000_000), (51, "kworker/1:2-mm_percpu_wq", 2_000_000)], kernel: true));
-        var series = Assert.Single(harness.Collect()["otelpower.process.energy"]);
+        var series = Assert.Single(harness.CollectSettled()["otelpower.process.energy"]);
         Assert.Equal("[kernel]", series.Attributes["process.executable.name"]);
         Assert.Equal(3.0, series.Value, 9);
     }
@@ -165,7 +165,7 @@ public sealed class PowerInstrumentationTests
             var snapshot = sequence.Next(shares.Sum(s => s.Item3) + random.Next(0, 5_000_000), shares);
             harness.Feed.Publish(snapshot);
             planner.Update(snapshot); // the same books, to see the state the instruments keep
-            var metrics = harness.Collect();
+            var metrics = harness.CollectSettled();
 
             var points = metrics["otelpower.process.energy"];
             Assert.DoesNotContain(metrics.Values.SelectMany(p => p), p => p.Attributes.ContainsKey("otel.metric.overflow"));
@@ -227,7 +227,7 @@ public sealed class ProcessFilterTests
         harness.Feed.Publish(sequence.Next(10_000_000, [(42, "shop-api", 2_000_000), (7, "other", 5_000_000)]));
         harness.Feed.Publish(sequence.Next(10_000_000, [(42, "shop-api", 1_000_000), (7, "other", 5_000_000)]));
 
-        var metrics = harness.Collect();
+        var metrics = harness.CollectSettled();
         var own = Assert.Single(metrics["otelpower.process.energy"]);
         Assert.Equal(42L, own.Attributes["process.pid"]);
         Assert.Equal(3.0, own.Value, 9);
