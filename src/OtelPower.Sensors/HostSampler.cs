@@ -72,9 +72,9 @@ public sealed partial class HostSampler
         var timestamp = _timeProvider.GetUtcNow();
         var (cpu, cpuCount) = _procfs.ReadCpu();
         var processes = _procfs.ReadProcesses();
-        var containers = _cgroups?.Read() ?? [];
+        ImmutableArray<WorkloadCpuReading> workloads = [.. (_cgroups?.Read() ?? []).Select(static c => c.AsWorkload())];
         var zones = _estimator is { } estimator ? [estimator.Read(cpu, cpuCount, monotonic)] : ReadZones();
-        return new HostSample(timestamp, monotonic, Source, zones, cpu, cpuCount, processes, ClockTicks.PerSecond, containers, containerMetadata, ReadPools());
+        return new HostSample(timestamp, monotonic, Source, zones, cpu, cpuCount, processes, ClockTicks.PerSecond, workloads, containerMetadata, ReadPools());
     }
 
     /// <summary>Device pools (GPUs) from every reader; a reader leaves out what fails, it never throws.</summary>
