@@ -6,12 +6,13 @@ using OtelPower.Sensors.Cgroups;
 using OtelPower.Sensors.Estimation;
 using OtelPower.Sensors.Powercap;
 using OtelPower.Sensors.Procfs;
+using OtelPower.Sensors.Vms;
 
 namespace OtelPower.Sensors;
 
 /// <summary>
 /// Reads one <see cref="HostSample"/> from the host: RAPL zones (or the estimate), /proc/stat, every
-/// process, every container cgroup. Chooses its energy source once, at construction, and says why in
+/// process, every workload cgroup (containers, VMs). Chooses its energy source once, at construction, and says why in
 /// the log. <see cref="Sample"/> never throws for what a live host does (a process that exits, a zone
 /// that fails one read); it throws only when /proc/stat itself cannot be read.
 /// </summary>
@@ -72,7 +73,7 @@ public sealed partial class HostSampler
         var timestamp = _timeProvider.GetUtcNow();
         var (cpu, cpuCount) = _procfs.ReadCpu();
         var processes = _procfs.ReadProcesses();
-        ImmutableArray<WorkloadCpuReading> workloads = [.. (_cgroups?.Read() ?? []).Select(static c => c.AsWorkload())];
+        var workloads = VmReadings.Join(_cgroups?.ReadWorkloads() ?? [], processes, ClockTicks.PerSecond);
         var zones = _estimator is { } estimator ? [estimator.Read(cpu, cpuCount, monotonic)] : ReadZones();
         return new HostSample(timestamp, monotonic, Source, zones, cpu, cpuCount, processes, ClockTicks.PerSecond, workloads, containerMetadata, ReadPools());
     }
