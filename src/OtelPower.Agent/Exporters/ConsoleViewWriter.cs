@@ -95,6 +95,19 @@ internal sealed class ConsoleViewWriter : ISnapshotWriter
             }
         }
 
+        if (!snapshot.Vms.IsEmpty)
+        {
+            text.Append('\n');
+            text.Append(culture, $"{"VM",-44} {"POWER W",9} {"ENERGY J",12}{gpuHeader}\n");
+            foreach (var vm in snapshot.Vms.OrderByDescending(v => v.Energy.Interval.Microjoules + v.Gpu.Interval.Microjoules).Take(top))
+            {
+                var identity = (Attribution.VmIdentity)vm.Workload;
+                var name = identity.Pid is { } pid ? string.Format(culture, "{0} (pid {1})", identity.Name, pid) : identity.Name;
+                var gpuColumn = gpus ? string.Format(culture, " {0,9:0.00}", vm.Gpu.Power.Watts) : string.Empty;
+                text.Append(culture, $"{Printable(name, 44),-44} {vm.Energy.Power.Watts,9:0.00} {vm.Energy.Total.Joules,12:0.000}{gpuColumn}\n");
+            }
+        }
+
         text.Append('\n');
     }
 
