@@ -27,6 +27,7 @@ public sealed partial class HostSampler
     private readonly CgroupCpuReader? _cgroups;
     private readonly long _startTimestamp;
     private readonly IReadOnlyList<IEnergyPoolReader> _poolReaders;
+    private readonly bool _isHypervisorTree;
 
     public HostSampler(SensorOptions options, TimeProvider timeProvider, ILogger<HostSampler> logger, IReadOnlyList<IEnergyPoolReader>? poolReaders = null)
     {
@@ -39,8 +40,9 @@ public sealed partial class HostSampler
         _procfs = new ProcfsReader(options.ProcfsRoot, options.IncludeCommandLine, readContainers: !string.IsNullOrEmpty(options.CgroupfsRoot));
         ValidateProcfs();
 
-        var powercap = PowercapReader.Discover(options.SysfsRoot);
+        var powercap = string.IsNullOrEmpty(options.PowercapPath) ? PowercapReader.Discover(options.SysfsRoot) : PowercapReader.DiscoverAt(options.PowercapPath);
         _zones = ChooseZones(powercap);
+        _isHypervisorTree = powercap.IsHypervisorTree;
         if (_zones.IsEmpty)
         {
             _estimator = new UtilisationEstimator(options.Estimator);
@@ -63,7 +65,7 @@ public sealed partial class HostSampler
         _startTimestamp = timeProvider.GetTimestamp();
     }
 
-    public EnergySource Source => _estimator is null ? EnergySource.Rapl : EnergySource.Estimate;
+    public EnergySource Source => _estimator is not null ? EnergySource.Estimate : _isHypervisorTree ? EnergySource.Hypervisor : EnergySource.Rapl;
 
     /// <summary>Reads the host now.</summary>
     /// <param name="containerMetadata">Names of containers known at this instant (from the Kubernetes API), if any.</param>
@@ -180,6 +182,11 @@ public sealed partial class HostSampler
             return [];
         }
 
+        if (powercap.IsHypervisorTree)
+        {
+            LogHypervisorTree(_logger, powercap.PowercapDirectory);
+        }
+
         LogRapl(_logger, usable.Count, string.Join(", ", usable.Select(z => z.Zone.Name)));
         return usable.ToImmutable();
     }
@@ -195,6 +202,9 @@ public sealed partial class HostSampler
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Leaving out the RAPL zone {File} ({Error}); the packages are read.")]
     private static partial void LogZoneDropped(ILogger logger, string file, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Directory} is written by the OtelPower agent on this VM's hypervisor: every figure is labelled source=hypervisor.")]
+    private static partial void LogHypervisorTree(ILogger logger, string directory);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reading {Count} RAPL zones: {Zones}")]
     private static partial void LogRapl(ILogger logger, int count, string zones);

@@ -22,6 +22,7 @@ internal sealed class CommandLine
     [
         new("--procfs", "Procfs", OptionValueKind.Path, "PATH", "procfs root to read CPU time from (default /proc)"),
         new("--sysfs", "Sysfs", OptionValueKind.Path, "PATH", "sysfs root to read powercap RAPL from (default /sys)"),
+        new("--powercap", "Powercap", OptionValueKind.Path, "PATH", "powercap tree to read instead of <sysfs>/class/powercap (in a VM: the hypervisor's tree)"),
         new("--cgroupfs", "Cgroupfs", OptionValueKind.OptionalPath, "PATH", "cgroup root to measure containers under (default /sys/fs/cgroup; \"\" for none)"),
         new("--interval", "Interval", OptionValueKind.Number, "SECONDS", "time between samples, fractions allowed (default 1)"),
         new("--exporter", "Exporter", OptionValueKind.List, "LIST", "console, json, otlp, prometheus; comma-separated or repeated (default console)"),
@@ -37,6 +38,7 @@ internal sealed class CommandLine
         new("--pod-label", "PodLabels", OptionValueKind.List, "KEY", "copy this pod label to attributes (repeatable)"),
         new("--container-engines", "ContainerEngines", OptionValueKind.OptionalPath, "SOCKETS", "Docker/Podman API sockets for container names (default docker.sock, podman.sock; \"\" for none)"),
         new("--include-cmdline", "IncludeCmdline", OptionValueKind.Flag, "", "read and export command lines (off: they often hold secrets)"),
+        new("--vm-powercap", "VmPowercap", OptionValueKind.Path, "DIR", "on a hypervisor, write DIR/VM/intel-rapl:0 per VM for guests to read (default off)"),
         new("--nvml-library", "NvmlLibrary", OptionValueKind.OptionalPath, "PATH", "NVIDIA NVML library for GPU energy (default libnvidia-ml.so.1; \"\" for none)"),
     ];
 

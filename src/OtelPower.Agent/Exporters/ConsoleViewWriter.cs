@@ -42,9 +42,12 @@ internal sealed class ConsoleViewWriter : ISnapshotWriter
     internal static void Render(StringBuilder text, AttributionSnapshot snapshot, int top)
     {
         var culture = CultureInfo.InvariantCulture;
-        var source = snapshot.Source == EnergySource.Estimate
-            ? "ESTIMATE (no readable RAPL: modelled from CPU utilisation, not measured)"
-            : "rapl (measured)";
+        var source = snapshot.Source switch
+        {
+            EnergySource.Estimate => "ESTIMATE (no readable RAPL: modelled from CPU utilisation, not measured)",
+            EnergySource.Hypervisor => "hypervisor (this VM's share, measured on its host)",
+            _ => "rapl (measured)",
+        };
         text.Append(culture, $"OtelPower  {snapshot.Timestamp.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z  interval {snapshot.Interval.TotalSeconds:0.00} s  source: {source}\n");
         text.Append(culture, $"Host  {snapshot.Host.Power.Watts,9:0.00} W  {snapshot.Host.Total.Joules,12:0.0} J\n");
         text.Append(culture, $"Idle  {snapshot.Idle.Power.Watts,9:0.00} W  {snapshot.Idle.Total.Joules,12:0.0} J\n");
