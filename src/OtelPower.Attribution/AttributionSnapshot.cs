@@ -49,6 +49,7 @@ public sealed class AttributionSnapshot
             var container = (ContainerIdentity)w.Workload;
             return new ContainerEnergy(container, MetadataOf(container), w.Energy, w.IntervalCpuMicroseconds, w.Gpu);
         })];
+        Vms = OfKind(WorkloadKind.VirtualMachine);
     }
 
     /// <summary>Wall-clock time at the end of the interval.</summary>
@@ -79,7 +80,7 @@ public sealed class AttributionSnapshot
     public ImmutableArray<ContainerEnergy> Containers { get; }
 
     /// <summary>Every virtual machine present, sorted by id: the VMs among <see cref="Workloads"/>.</summary>
-    public ImmutableArray<WorkloadEnergy> Vms => OfKind(WorkloadKind.VirtualMachine);
+    public ImmutableArray<WorkloadEnergy> Vms { get; }
 
     public ImmutableArray<WorkloadEnergy> OfKind(WorkloadKind kind) =>
         [.. SortedJoin.OfKind(Workloads.AsSpan(), kind, static w => w.Workload.Kind)];
