@@ -130,6 +130,11 @@ internal static class AgentHost
                 ? new JsonLinesWriter(Console.OpenStandardOutput(), ownsStream: true, options.IncludeCmdline)
                 : new JsonLinesWriter(OpenOutputFile(options.Output), ownsStream: true, options.IncludeCmdline));
         }
+
+        if (!string.IsNullOrWhiteSpace(options.VmPowercap))
+        {
+            services.AddSingleton<ISnapshotWriter>(sp => new VmPowercapWriter(options.VmPowercap, sp.GetRequiredService<ILogger<VmPowercapWriter>>()));
+        }
     }
 
     /// <summary>Opens the JSON output for appending; a complete line per interval, so a crash never leaves half an object.</summary>

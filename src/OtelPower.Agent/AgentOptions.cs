@@ -23,6 +23,12 @@ public sealed class AgentOptions
 
     public string Sysfs { get; set; } = "/sys";
 
+    /// <summary>A powercap tree read instead of <c>&lt;sysfs&gt;/class/powercap</c>: in a guest, its hypervisor's <c>--vm-powercap</c> tree.</summary>
+    public string? Powercap { get; set; }
+
+    /// <summary>On a hypervisor, the directory each VM's virtual powercap tree is written under; empty or null for none.</summary>
+    public string? VmPowercap { get; set; }
+
     /// <summary>The cgroup root containers are measured under; empty turns container measurement off.</summary>
     public string Cgroupfs { get; set; } = "/sys/fs/cgroup";
 
@@ -106,6 +112,7 @@ public sealed class AgentOptions
     {
         ProcfsRoot = Procfs,
         SysfsRoot = Sysfs,
+        PowercapPath = string.IsNullOrWhiteSpace(Powercap) ? null : Powercap,
         CgroupfsRoot = string.IsNullOrWhiteSpace(Cgroupfs) ? null : Cgroupfs,
         IncludeCommandLine = IncludeCmdline,
         Estimator = Estimator,

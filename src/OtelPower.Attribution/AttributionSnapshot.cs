@@ -20,7 +20,7 @@ public sealed class AttributionSnapshot
         EnergyTally idle,
         ImmutableArray<ProcessEnergy> processes,
         long clockTicksPerSecond,
-        ImmutableArray<ContainerEnergy> containers = default,
+        ImmutableArray<WorkloadEnergy> workloads = default,
         ImmutableArray<PodEnergy> pods = default,
         EnergyTally unattributedWorkload = default,
         ImmutableDictionary<string, ContainerMetadata>? containerMetadata = null,
@@ -40,10 +40,16 @@ public sealed class AttributionSnapshot
         Idle = idle;
         Processes = processes;
         ClockTicksPerSecond = clockTicksPerSecond;
-        Containers = containers.IsDefault ? [] : containers;
+        Workloads = workloads.IsDefault ? [] : workloads;
         Pods = pods.IsDefault ? [] : pods;
         UnattributedWorkload = unattributedWorkload;
         ContainerMetadata = containerMetadata ?? ImmutableDictionary<string, ContainerMetadata>.Empty;
+        Containers = [.. OfKind(WorkloadKind.Container).Select(w =>
+        {
+            var container = (ContainerIdentity)w.Workload;
+            return new ContainerEnergy(container, MetadataOf(container), w.Energy, w.IntervalCpuMicroseconds, w.Gpu);
+        })];
+        Vms = OfKind(WorkloadKind.VirtualMachine);
     }
 
     /// <summary>Wall-clock time at the end of the interval.</summary>
@@ -67,13 +73,22 @@ public sealed class AttributionSnapshot
 
     public long ClockTicksPerSecond { get; }
 
-    /// <summary>Every container cgroup present, sorted by container id, measured from its cgroup CPU time.</summary>
+    /// <summary>Every workload present (containers, VMs), sorted by (kind, id), measured from its CPU time.</summary>
+    public ImmutableArray<WorkloadEnergy> Workloads { get; }
+
+    /// <summary>Every container cgroup present, sorted by container id, with its names: the containers among <see cref="Workloads"/>.</summary>
     public ImmutableArray<ContainerEnergy> Containers { get; }
+
+    /// <summary>Every virtual machine present, sorted by id: the VMs among <see cref="Workloads"/>.</summary>
+    public ImmutableArray<WorkloadEnergy> Vms { get; }
+
+    public ImmutableArray<WorkloadEnergy> OfKind(WorkloadKind kind) =>
+        [.. SortedJoin.OfKind(Workloads.AsSpan(), kind, static w => w.Workload.Kind)];
 
     /// <summary>Every pod with a container present: the sum of its containers, cumulative for the pod's lifetime.</summary>
     public ImmutableArray<PodEnergy> Pods { get; }
 
-    /// <summary>Host energy outside containers and outside live host processes (idle, exited host processes).</summary>
+    /// <summary>Host energy outside workloads and outside live host processes (idle, exited host processes).</summary>
     public EnergyTally UnattributedWorkload { get; }
 
     /// <summary>Every device pool (GPU) with its energy and idle energy, sorted by device id.</summary>
@@ -82,7 +97,7 @@ public sealed class AttributionSnapshot
     /// <summary>GPU energy no live process used, summed over the GPUs.</summary>
     public EnergyTally GpuIdle { get; }
 
-    /// <summary>GPU energy outside containers and outside live host processes.</summary>
+    /// <summary>GPU energy outside workloads and outside live host processes.</summary>
     public EnergyTally GpuUnattributedWorkload { get; }
 
     /// <summary>Whether the host has GPU pools (consumers then carry GPU figures too).</summary>
@@ -96,7 +111,17 @@ public sealed class AttributionSnapshot
         container is not null && ContainerMetadata.TryGetValue(container.ContainerId, out var metadata) ? metadata : null;
 }
 
-/// <summary>A container's books: <paramref name="Energy"/> is the CPU pool's, <paramref name="Gpu"/> the GPUs'.</summary>
+/// <summary>A workload's books: <paramref name="Energy"/> is the CPU pool's, <paramref name="Gpu"/> the GPUs'.</summary>
+/// <param name="Workload">The workload; cast to its kind's record (<see cref="VmIdentity"/>) for its names.</param>
+/// <param name="Energy">Joules since it was first seen and over the last interval.</param>
+/// <param name="IntervalCpuMicroseconds">CPU time used in the last interval.</param>
+/// <param name="Gpu">Its GPU energy through its member processes.</param>
+public readonly record struct WorkloadEnergy(WorkloadIdentity Workload, EnergyTally Energy, ulong IntervalCpuMicroseconds, EnergyTally Gpu = default)
+{
+    public WorkloadKey Key => Workload.Key;
+}
+
+/// <summary>A container's books, with its names: <paramref name="Energy"/> is the CPU pool's, <paramref name="Gpu"/> the GPUs'.</summary>
 public readonly record struct ContainerEnergy(ContainerIdentity Container, ContainerMetadata? Metadata, EnergyTally Energy, ulong IntervalCpuMicroseconds, EnergyTally Gpu = default);
 
 /// <summary>A pod's books: the sum of its containers.</summary>

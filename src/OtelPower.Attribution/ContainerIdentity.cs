@@ -9,4 +9,9 @@ namespace OtelPower.Attribution;
 /// <param name="PodUid">The pod UID with dashes (systemd slices write underscores), when under kubepods.</param>
 /// <param name="QosClass">guaranteed, burstable or besteffort, when under kubepods.</param>
 /// <param name="CgroupPath">The cgroup path relative to the cgroup root, e.g. /kubepods.slice/.../cri-containerd-ID.scope.</param>
-public sealed record ContainerIdentity(string ContainerId, string Runtime, string? PodUid, string? QosClass, string CgroupPath);
+public sealed record ContainerIdentity(string ContainerId, string Runtime, string? PodUid, string? QosClass, string CgroupPath) : WorkloadIdentity
+{
+    public override WorkloadKind Kind => WorkloadKind.Container;
+
+    public override string Id => ContainerId;
+}

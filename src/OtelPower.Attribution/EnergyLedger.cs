@@ -45,7 +45,7 @@ public sealed class EnergyLedger
             Accumulate(_latest?.Idle, interval.IdleEnergy, duration),
             AccumulateProcesses(_latest, interval, duration),
             sample.ClockTicksPerSecond,
-            AccumulateContainers(_latest, interval, duration, sample),
+            AccumulateWorkloads(_latest, interval, duration),
             AccumulatePods(interval, duration, sample),
             Accumulate(_latest?.UnattributedWorkload, interval.UnattributedWorkloadEnergy, duration),
             sample.ContainerMetadata,
@@ -117,18 +117,12 @@ public sealed class EnergyLedger
     private static ImmutableArray<ProcessEnergy> AccumulateProcesses(AttributionSnapshot? latest, IntervalAttribution interval, TimeSpan duration)
     {
         var before = latest?.Processes ?? [];
+        var match = SortedJoin.Match(before.AsSpan(), interval.Processes.AsSpan(), static p => p.Key, static p => p.Process.Key);
         var processes = new ProcessEnergy[interval.Processes.Length];
-        var j = 0;
         for (var i = 0; i < processes.Length; i++)
         {
             var delta = interval.Processes[i];
-            var key = delta.Process.Key;
-            while (j < before.Length && before[j].Key < key)
-            {
-                j++;
-            }
-
-            ProcessEnergy? tally = j < before.Length && before[j].Key == key ? before[j] : null;
+            ProcessEnergy? tally = match[i] >= 0 ? before[match[i]] : null;
             processes[i] = new ProcessEnergy(
                 delta.Process,
                 Accumulate(tally?.Energy, delta.Energy, duration),
@@ -139,31 +133,23 @@ public sealed class EnergyLedger
         return ImmutableCollectionsMarshal.AsImmutableArray(processes);
     }
 
-    private static ImmutableArray<ContainerEnergy> AccumulateContainers(AttributionSnapshot? latest, IntervalAttribution interval, TimeSpan duration, HostSample sample)
+    private static ImmutableArray<WorkloadEnergy> AccumulateWorkloads(AttributionSnapshot? latest, IntervalAttribution interval, TimeSpan duration)
     {
-        var before = latest?.Containers ?? [];
-        var containers = new ContainerEnergy[interval.Containers.Length];
-        var j = 0;
-        for (var i = 0; i < containers.Length; i++)
+        var before = latest?.Workloads ?? [];
+        var match = SortedJoin.Match(before.AsSpan(), interval.Workloads.AsSpan(), static w => w.Key, static w => w.Workload.Key);
+        var workloads = new WorkloadEnergy[interval.Workloads.Length];
+        for (var i = 0; i < workloads.Length; i++)
         {
-            var delta = interval.Containers[i];
-            var id = delta.Container.ContainerId;
-            while (j < before.Length && string.CompareOrdinal(before[j].Container.ContainerId, id) < 0)
-            {
-                j++;
-            }
-
-            ContainerEnergy? tally = j < before.Length && before[j].Container.ContainerId == id ? before[j] : null;
-            sample.ContainerMetadata.TryGetValue(id, out var metadata);
-            containers[i] = new ContainerEnergy(
-                delta.Container,
-                metadata,
+            var delta = interval.Workloads[i];
+            WorkloadEnergy? tally = match[i] >= 0 ? before[match[i]] : null;
+            workloads[i] = new WorkloadEnergy(
+                delta.Workload,
                 Accumulate(tally?.Energy, delta.Energy, duration),
                 delta.CpuMicroseconds,
                 Accumulate(tally?.Gpu, delta.GpuEnergy, duration));
         }
 
-        return ImmutableCollectionsMarshal.AsImmutableArray(containers);
+        return ImmutableCollectionsMarshal.AsImmutableArray(workloads);
     }
 
     /// <summary>Pods sum their containers; a pod's total lives as long as any of its containers is present.</summary>
@@ -172,12 +158,13 @@ public sealed class EnergyLedger
         var intervalByPod = new SortedDictionary<string, (Energy Energy, Energy Gpu, string? Name, string? Namespace)>(StringComparer.Ordinal);
         foreach (var delta in interval.Containers)
         {
-            if (delta.Container.PodUid is not { } uid)
+            var container = (ContainerIdentity)delta.Workload;
+            if (container.PodUid is not { } uid)
             {
                 continue;
             }
 
-            sample.ContainerMetadata.TryGetValue(delta.Container.ContainerId, out var metadata);
+            sample.ContainerMetadata.TryGetValue(container.ContainerId, out var metadata);
             intervalByPod.TryGetValue(uid, out var pod);
             intervalByPod[uid] = (pod.Energy + delta.Energy, pod.Gpu + delta.GpuEnergy, pod.Name ?? metadata?.PodName, pod.Namespace ?? metadata?.Namespace);
         }
@@ -251,7 +238,7 @@ public sealed class EnergyLedger
             current.CpuCount,
             current.Processes,
             current.ClockTicksPerSecond,
-            current.Containers,
+            current.Workloads,
             current.ContainerMetadata,
             missingPools is null ? current.Pools : [.. current.Pools.AddRange(missingPools).OrderBy(p => p.Device.Id, StringComparer.Ordinal)]);
     }

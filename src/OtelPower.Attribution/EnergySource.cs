@@ -8,17 +8,25 @@ public enum EnergySource
 
     /// <summary>Estimated from CPU utilisation by a model; not a measurement.</summary>
     Estimate,
+
+    /// <summary>
+    /// Inside a VM: the virtual powercap tree the hypervisor's agent writes (<c>--vm-powercap</c>), this VM's
+    /// share of the host's energy. Measured on the host, attributed there, not a RAPL register of the guest.
+    /// </summary>
+    Hypervisor,
 }
 
 public static class EnergySourceNames
 {
     public const string Rapl = "rapl";
     public const string Estimate = "estimate";
+    public const string Hypervisor = "hypervisor";
 
     public static string ToName(this EnergySource source) => source switch
     {
         EnergySource.Rapl => Rapl,
         EnergySource.Estimate => Estimate,
+        EnergySource.Hypervisor => Hypervisor,
         _ => throw new ArgumentOutOfRangeException(nameof(source), source, null),
     };
 }

@@ -17,7 +17,7 @@ public sealed class HostSample
         int cpuCount,
         ImmutableArray<ProcessCpuReading> processes,
         long clockTicksPerSecond,
-        ImmutableArray<ContainerCpuReading> containers = default,
+        ImmutableArray<WorkloadCpuReading> workloads = default,
         ImmutableDictionary<string, ContainerMetadata>? containerMetadata = null,
         ImmutableArray<EnergyPoolReading> pools = default)
     {
@@ -30,11 +30,11 @@ public sealed class HostSample
         CpuCount = cpuCount;
         Processes = processes.IsDefault ? [] : processes;
         ClockTicksPerSecond = clockTicksPerSecond;
-        Containers = containers.IsDefault ? [] : containers;
+        Workloads = workloads.IsDefault ? [] : workloads;
         ContainerMetadata = containerMetadata ?? ImmutableDictionary<string, ContainerMetadata>.Empty;
         Pools = pools.IsDefault ? [] : pools;
         AssertSortedByKey(Processes);
-        AssertSortedById(Containers);
+        AssertSortedByKey(Workloads);
     }
 
     /// <summary>Wall-clock time of the sample, for display and export.</summary>
@@ -57,8 +57,17 @@ public sealed class HostSample
     /// <summary>USER_HZ, from sysconf(_SC_CLK_TCK).</summary>
     public long ClockTicksPerSecond { get; }
 
-    /// <summary>Container cgroups with their CPU time, sorted by container id (ordinal).</summary>
-    public ImmutableArray<ContainerCpuReading> Containers { get; }
+    /// <summary>Workloads (containers, VMs) with their CPU time, sorted by <see cref="WorkloadKey"/>: by kind, then id (ordinal).</summary>
+    public ImmutableArray<WorkloadCpuReading> Workloads { get; }
+
+    /// <summary>The containers among <see cref="Workloads"/>.</summary>
+    public ImmutableArray<WorkloadCpuReading> Containers => OfKind(WorkloadKind.Container);
+
+    /// <summary>The virtual machines among <see cref="Workloads"/>.</summary>
+    public ImmutableArray<WorkloadCpuReading> Vms => OfKind(WorkloadKind.VirtualMachine);
+
+    public ImmutableArray<WorkloadCpuReading> OfKind(WorkloadKind kind) =>
+        [.. SortedJoin.OfKind(Workloads.AsSpan(), kind, static w => w.Workload.Kind)];
 
     /// <summary>Names of containers by container id, as far as they are known at this sample.</summary>
     public ImmutableDictionary<string, ContainerMetadata> ContainerMetadata { get; }
@@ -69,13 +78,13 @@ public sealed class HostSample
     /// <summary>Converts clock ticks to microseconds, the unit every CPU-time share is computed in.</summary>
     public ulong TicksToMicroseconds(ulong ticks) => (ulong)((UInt128)ticks * 1_000_000 / (ulong)ClockTicksPerSecond);
 
-    private static void AssertSortedById(ImmutableArray<ContainerCpuReading> containers)
+    private static void AssertSortedByKey(ImmutableArray<WorkloadCpuReading> workloads)
     {
-        for (var i = 1; i < containers.Length; i++)
+        for (var i = 1; i < workloads.Length; i++)
         {
-            if (string.CompareOrdinal(containers[i - 1].ContainerId, containers[i].ContainerId) >= 0)
+            if (workloads[i - 1].Key >= workloads[i].Key)
             {
-                throw new ArgumentException("Containers must be sorted by id without duplicates.", nameof(containers));
+                throw new ArgumentException("Workloads must be sorted by (kind, id) without duplicates.", nameof(workloads));
             }
         }
     }

@@ -12,13 +12,14 @@ namespace OtelPower.Attribution;
 /// <list type="bullet">
 /// <item>host energy E = the sum over package and dram zones of each counter's wrap-safe delta;</item>
 /// <item>every CPU time is compared in microseconds: processes' and the host's ticks (USER_HZ) and
-/// containers' cgroup usage, over one denominator D = max(host CPU, sum of processes, sum of containers +
-/// processes outside containers). /proc/stat, /proc/PID/stat and cpu.stat are read microseconds apart, so a
+/// workloads' cgroup usage, over one denominator D = max(host CPU, sum of processes, sum of workloads +
+/// processes outside workloads). A workload is any <see cref="WorkloadKind"/> (container, VM); each process
+/// belongs to at most one. /proc/stat, /proc/PID/stat and cpu.stat are read microseconds apart, so a
 /// busy host shows a little skew; the max keeps every view within E;</item>
-/// <item>process p gets E x dCPU(p) / D; container c gets E x dCPU(c) / D from its cgroup, which also
-/// counts members that exited within the interval;</item>
-/// <item>idle = E - the sum over processes (process view); unattributed = E - containers - processes
-/// outside containers (workload view).</item>
+/// <item>process p gets E x dCPU(p) / D; workload w gets E x dCPU(w) / D from its cgroup, which also
+/// counts members that exited within the interval (a VM without a cgroup: from its qemu process);</item>
+/// <item>idle = E - the sum over processes (process view); unattributed = E - workloads - processes
+/// outside workloads (workload view).</item>
 /// </list>
 /// Shares are whole microjoules, rounded down; the rounding remainder goes to idle (and to unattributed),
 /// so both views add up to E exactly in every interval.
@@ -31,7 +32,7 @@ public sealed class IntervalAttribution
         ImmutableArray<ZoneDelta> zones,
         ImmutableArray<ProcessDelta> processes,
         Energy idleEnergy,
-        ImmutableArray<ContainerDelta> containers,
+        ImmutableArray<WorkloadDelta> workloads,
         Energy unattributedWorkloadEnergy,
         ImmutableArray<PoolDelta> pools,
         Energy gpuEnergy,
@@ -47,7 +48,7 @@ public sealed class IntervalAttribution
         Zones = zones;
         Processes = processes;
         IdleEnergy = idleEnergy;
-        Containers = containers;
+        Workloads = workloads;
         UnattributedWorkloadEnergy = unattributedWorkloadEnergy;
     }
 
@@ -65,12 +66,15 @@ public sealed class IntervalAttribution
     /// <summary>Host energy no live process accounts for: host - sum(processes).</summary>
     public Energy IdleEnergy { get; }
 
-    /// <summary>One entry per container of the current sample, measured from its cgroup.</summary>
-    public ImmutableArray<ContainerDelta> Containers { get; }
+    /// <summary>One entry per workload of the current sample, in the same (kind, id) order.</summary>
+    public ImmutableArray<WorkloadDelta> Workloads { get; }
+
+    /// <summary>The containers among <see cref="Workloads"/>, measured from their cgroups.</summary>
+    public ImmutableArray<WorkloadDelta> Containers => [.. SortedJoin.OfKind(Workloads.AsSpan(), WorkloadKind.Container, static w => w.Workload.Kind)];
 
     /// <summary>
-    /// The workload view's remainder: host - sum(containers) - sum(processes outside containers).
-    /// Container energy includes members that exited within the interval, so this is at most <see cref="IdleEnergy"/>.
+    /// The workload view's remainder: host - sum(workloads) - sum(processes outside workloads).
+    /// Workload energy includes members that exited within the interval, so this is at most <see cref="IdleEnergy"/>.
     /// </summary>
     public Energy UnattributedWorkloadEnergy { get; }
 
@@ -83,7 +87,7 @@ public sealed class IntervalAttribution
     /// <summary>GPU energy no live process used: GPU energy - sum(processes' GPU energy).</summary>
     public Energy GpuIdleEnergy { get; }
 
-    /// <summary>The GPU workload view's remainder: GPU energy - containers' - processes' outside containers.</summary>
+    /// <summary>The GPU workload view's remainder: GPU energy - workloads' - processes' outside workloads.</summary>
     public Energy GpuUnattributedWorkloadEnergy { get; }
 
     public static IntervalAttribution Compute(HostSample previous, HostSample current)
@@ -113,57 +117,62 @@ public sealed class IntervalAttribution
             }
         }
 
-        // Every CPU time is compared in microseconds: process and host ticks (USER_HZ) and cgroup usage_usec.
-        var processTicks = MergeProcessTicks(previous.Processes, current.Processes);
-        var containerTime = MergeContainerTime(previous.Containers, current.Containers);
-        ulong allProcesses = 0, hostProcesses = 0, allContainers = 0;
+        // Every CPU time is compared in microseconds: process and host ticks (USER_HZ) and workloads' usage_usec.
+        var processMatch = SortedJoin.Match(previous.Processes.AsSpan(), current.Processes.AsSpan(), static p => p.Key, static p => p.Key);
+        var workloadMatch = SortedJoin.Match(previous.Workloads.AsSpan(), current.Workloads.AsSpan(), static w => w.Key, static w => w.Key);
+        var processTicks = new ulong[processMatch.Length];
+        ulong allProcesses = 0, processesOutsideWorkloads = 0, allWorkloads = 0;
         for (var i = 0; i < processTicks.Length; i++)
         {
-            var microseconds = current.TicksToMicroseconds(processTicks[i].Ticks);
+            // A counter that went backwards cannot happen for one (pid, start); treat it as no time.
+            processTicks[i] = processMatch[i] < 0 ? 0UL : Progress(previous.Processes[processMatch[i]].CpuTicks, current.Processes[i].CpuTicks);
+            var microseconds = current.TicksToMicroseconds(processTicks[i]);
             allProcesses += microseconds;
-            if (current.Processes[i].Process.Container is null)
+            if (current.Processes[i].Process.Workload is null)
             {
-                hostProcesses += microseconds;
+                processesOutsideWorkloads += microseconds;
             }
         }
 
-        foreach (var (microseconds, _) in containerTime)
+        var workloadTime = new ulong[workloadMatch.Length];
+        for (var i = 0; i < workloadTime.Length; i++)
         {
-            allContainers += microseconds;
+            workloadTime[i] = workloadMatch[i] < 0 ? 0UL : Progress(previous.Workloads[workloadMatch[i]].CpuMicroseconds, current.Workloads[i].CpuMicroseconds);
+            allWorkloads += workloadTime[i];
         }
 
-        var hostTicks = current.Cpu.TotalTicks >= previous.Cpu.TotalTicks ? current.Cpu.TotalTicks - previous.Cpu.TotalTicks : 0UL;
-        var denominator = Math.Max(current.TicksToMicroseconds(hostTicks), Math.Max(allProcesses, allContainers + hostProcesses));
+        var hostTicks = Progress(previous.Cpu.TotalTicks, current.Cpu.TotalTicks);
+        var denominator = Math.Max(current.TicksToMicroseconds(hostTicks), Math.Max(allProcesses, allWorkloads + processesOutsideWorkloads));
 
         var gpuByProcess = new long[processTicks.Length];
         var pools = PoolAttribution.Compute(previous, current, gpuByProcess);
         var processes = new ProcessDelta[processTicks.Length];
-        long attributed = 0, attributedOutsideContainers = 0, gpuOutsideContainers = 0, gpuToProcesses = 0;
+        long attributed = 0, attributedOutsideWorkloads = 0, gpuOutsideWorkloads = 0, gpuToProcesses = 0;
         for (var i = 0; i < processes.Length; i++)
         {
-            var share = Share(hostMicrojoules, current.TicksToMicroseconds(processTicks[i].Ticks), denominator);
+            var share = Share(hostMicrojoules, current.TicksToMicroseconds(processTicks[i]), denominator);
             attributed += share;
             var process = current.Processes[i].Process;
             gpuToProcesses += gpuByProcess[i];
-            if (process.Container is null)
+            if (process.Workload is null)
             {
-                attributedOutsideContainers += share;
-                gpuOutsideContainers += gpuByProcess[i];
+                attributedOutsideWorkloads += share;
+                gpuOutsideWorkloads += gpuByProcess[i];
             }
 
-            processes[i] = new ProcessDelta(process, new Energy(share), processTicks[i].Ticks, processTicks[i].IsNew, new Energy(gpuByProcess[i]));
+            processes[i] = new ProcessDelta(process, new Energy(share), processTicks[i], processMatch[i] < 0, new Energy(gpuByProcess[i]));
         }
 
-        // Containers get GPU energy through their member processes (the device knows pids, not cgroups).
-        var gpuByContainer = GpuByContainer(current, processes);
-        var containers = new ContainerDelta[containerTime.Length];
-        long attributedToContainers = 0, gpuToContainers = 0;
-        for (var i = 0; i < containers.Length; i++)
+        // Workloads get GPU energy through their member processes (the device knows pids, not cgroups).
+        var gpuByWorkload = GpuByWorkload(current, processes);
+        var workloads = new WorkloadDelta[workloadTime.Length];
+        long attributedToWorkloads = 0, gpuToWorkloads = 0;
+        for (var i = 0; i < workloads.Length; i++)
         {
-            var share = Share(hostMicrojoules, containerTime[i].Microseconds, denominator);
-            attributedToContainers += share;
-            gpuToContainers += gpuByContainer[i];
-            containers[i] = new ContainerDelta(current.Containers[i].Container, new Energy(share), containerTime[i].Microseconds, containerTime[i].IsNew, new Energy(gpuByContainer[i]));
+            var share = Share(hostMicrojoules, workloadTime[i], denominator);
+            attributedToWorkloads += share;
+            gpuToWorkloads += gpuByWorkload[i];
+            workloads[i] = new WorkloadDelta(current.Workloads[i].Workload, new Energy(share), workloadTime[i], workloadMatch[i] < 0, new Energy(gpuByWorkload[i]));
         }
 
         long gpuMicrojoules = 0;
@@ -181,64 +190,41 @@ public sealed class IntervalAttribution
             ImmutableCollectionsMarshal.AsImmutableArray(zones),
             ImmutableCollectionsMarshal.AsImmutableArray(processes),
             new Energy(hostMicrojoules - attributed),
-            ImmutableCollectionsMarshal.AsImmutableArray(containers),
-            new Energy(hostMicrojoules - attributedToContainers - attributedOutsideContainers),
+            ImmutableCollectionsMarshal.AsImmutableArray(workloads),
+            new Energy(hostMicrojoules - attributedToWorkloads - attributedOutsideWorkloads),
             pools,
             new Energy(gpuMicrojoules),
             new Energy(gpuMicrojoules - gpuToProcesses),
-            new Energy(gpuMicrojoules - gpuToContainers - gpuOutsideContainers));
+            new Energy(gpuMicrojoules - gpuToWorkloads - gpuOutsideWorkloads));
     }
 
-    /// <summary>Each container's GPU energy: the sum of its live member processes' GPU shares (indexed like current.Containers).</summary>
-    private static long[] GpuByContainer(HostSample current, ProcessDelta[] processes)
+    /// <summary>Each workload's GPU energy: the sum of its live member processes' GPU shares (indexed like current.Workloads).</summary>
+    private static long[] GpuByWorkload(HostSample current, ProcessDelta[] processes)
     {
-        var byContainer = new long[current.Containers.Length];
-        if (byContainer.Length == 0)
+        var byWorkload = new long[current.Workloads.Length];
+        if (byWorkload.Length == 0)
         {
-            return byContainer;
+            return byWorkload;
         }
 
         foreach (var process in processes)
         {
-            if (process.GpuEnergy.Microjoules == 0 || process.Process.Container is not { } container)
+            if (process.GpuEnergy.Microjoules == 0 || process.Process.Workload is not { } workload)
             {
                 continue;
             }
 
-            var index = BinarySearchContainer(current.Containers, container.ContainerId);
+            var index = SortedJoin.Find(current.Workloads.AsSpan(), workload.Key, static w => w.Key);
             if (index >= 0)
             {
-                byContainer[index] += process.GpuEnergy.Microjoules;
+                byWorkload[index] += process.GpuEnergy.Microjoules;
             }
         }
 
-        return byContainer;
+        return byWorkload;
     }
 
-    private static int BinarySearchContainer(ImmutableArray<ContainerCpuReading> containers, string id)
-    {
-        int low = 0, high = containers.Length - 1;
-        while (low <= high)
-        {
-            var middle = low + ((high - low) / 2);
-            var order = string.CompareOrdinal(containers[middle].ContainerId, id);
-            if (order == 0)
-            {
-                return middle;
-            }
-
-            if (order < 0)
-            {
-                low = middle + 1;
-            }
-            else
-            {
-                high = middle - 1;
-            }
-        }
-
-        return -1;
-    }
+    private static ulong Progress(ulong before, ulong now) => now >= before ? now - before : 0UL;
 
     /// <summary>floor(energy x ticks / denominator) in 128-bit arithmetic, so nothing overflows or rounds up.</summary>
     internal static long Share(long energyMicrojoules, ulong ticks, ulong denominator)
@@ -264,57 +250,6 @@ public sealed class IntervalAttribution
 
         return null;
     }
-
-    /// <summary>Merge-joins two key-sorted process lists; a process absent before is new and gets no ticks.</summary>
-    private static (ulong Ticks, bool IsNew)[] MergeProcessTicks(
-        ImmutableArray<ProcessCpuReading> before, ImmutableArray<ProcessCpuReading> now)
-    {
-        var result = new (ulong Ticks, bool IsNew)[now.Length];
-        var j = 0;
-        for (var i = 0; i < now.Length; i++)
-        {
-            var key = now[i].Key;
-            while (j < before.Length && before[j].Key < key)
-            {
-                j++;
-            }
-
-            if (j < before.Length && before[j].Key == key)
-            {
-                // A counter that went backwards cannot happen for one (pid, start); treat it as no time.
-                var ticks = now[i].CpuTicks >= before[j].CpuTicks ? now[i].CpuTicks - before[j].CpuTicks : 0UL;
-                result[i] = (ticks, false);
-            }
-            else
-            {
-                result[i] = (0UL, true);
-            }
-        }
-
-        return result;
-    }
-
-    /// <summary>Merge-joins two id-sorted container lists; a container absent before is new and gets no time.</summary>
-    private static (ulong Microseconds, bool IsNew)[] MergeContainerTime(
-        ImmutableArray<ContainerCpuReading> before, ImmutableArray<ContainerCpuReading> now)
-    {
-        var result = new (ulong Microseconds, bool IsNew)[now.Length];
-        var j = 0;
-        for (var i = 0; i < now.Length; i++)
-        {
-            var id = now[i].ContainerId;
-            while (j < before.Length && string.CompareOrdinal(before[j].ContainerId, id) < 0)
-            {
-                j++;
-            }
-
-            result[i] = j < before.Length && before[j].ContainerId == id
-                ? (now[i].CpuMicroseconds >= before[j].CpuMicroseconds ? now[i].CpuMicroseconds - before[j].CpuMicroseconds : 0UL, false)
-                : (0UL, true);
-        }
-
-        return result;
-    }
 }
 
 /// <summary>A zone's energy in one interval.</summary>
@@ -328,5 +263,5 @@ public readonly record struct ZoneDelta(EnergyZone Zone, Energy Energy);
 /// <param name="GpuEnergy">Its share of every GPU pool in this interval.</param>
 public readonly record struct ProcessDelta(ProcessIdentity Process, Energy Energy, ulong CpuTicks, bool IsNew, Energy GpuEnergy = default);
 
-/// <summary>A container's share of one interval: CPU from its cgroup's CPU time, GPU from its processes.</summary>
-public readonly record struct ContainerDelta(ContainerIdentity Container, Energy Energy, ulong CpuMicroseconds, bool IsNew, Energy GpuEnergy = default);
+/// <summary>A workload's share of one interval: CPU from its cgroup's (or its process's) CPU time, GPU from its processes.</summary>
+public readonly record struct WorkloadDelta(WorkloadIdentity Workload, Energy Energy, ulong CpuMicroseconds, bool IsNew, Energy GpuEnergy = default);

@@ -6,7 +6,7 @@ namespace OtelPower.Attribution;
 /// </summary>
 public sealed class ProcessIdentity
 {
-    public ProcessIdentity(ProcessKey key, string comm, string executableName, string? commandLine, bool isKernelThread, ContainerIdentity? container = null)
+    public ProcessIdentity(ProcessKey key, string comm, string executableName, string? commandLine, bool isKernelThread, WorkloadIdentity? workload = null)
     {
         ArgumentNullException.ThrowIfNull(comm);
         ArgumentNullException.ThrowIfNull(executableName);
@@ -15,7 +15,7 @@ public sealed class ProcessIdentity
         ExecutableName = executableName;
         CommandLine = commandLine;
         IsKernelThread = isKernelThread;
-        Container = container;
+        Workload = workload;
     }
 
     public ProcessKey Key { get; }
@@ -34,8 +34,11 @@ public sealed class ProcessIdentity
     /// <summary>A kernel thread (kthreadd's children: PPID 2, empty cmdline).</summary>
     public bool IsKernelThread { get; }
 
-    /// <summary>The container the process runs in, from its cgroup; null on the host.</summary>
-    public ContainerIdentity? Container { get; }
+    /// <summary>The workload (container, VM) the process belongs to, from its cgroup or its command; null on the host.</summary>
+    public WorkloadIdentity? Workload { get; }
+
+    /// <summary>The container the process runs in, from its cgroup; null on the host or in another kind of workload.</summary>
+    public ContainerIdentity? Container => Workload as ContainerIdentity;
 
     public override string ToString() => $"{Pid} ({Comm})";
 }

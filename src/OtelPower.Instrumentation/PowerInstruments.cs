@@ -24,6 +24,8 @@ internal sealed class PowerInstruments : IDisposable
     private readonly WorkloadSeriesPlanner _gpuContainers;
     private readonly WorkloadSeriesPlanner _gpuPods;
     private readonly Dictionary<EnergyCounter, CounterStartGate> _startGates = Enum.GetValues<EnergyCounter>().ToDictionary(c => c, _ => new CounterStartGate());
+    private readonly WorkloadSeriesPlanner _vms;
+    private readonly WorkloadSeriesPlanner _gpuVms;
     private readonly Lock _updateGate = new();
     private PowerMetricsView _view = PowerMetricsView.Empty;
     private PowerMetricsView _raw = PowerMetricsView.Empty;
@@ -38,6 +40,8 @@ internal sealed class PowerInstruments : IDisposable
         _gpuProcesses = new ProcessSeriesPlanner(options, static p => p.Gpu);
         _gpuContainers = new WorkloadSeriesPlanner(options);
         _gpuPods = new WorkloadSeriesPlanner(options);
+        _vms = new WorkloadSeriesPlanner(options);
+        _gpuVms = new WorkloadSeriesPlanner(options);
         _meter = new Meter(options.MeterName, Version);
 
         _meter.CreateObservableCounter(SemanticConventions.HwEnergy, () => Collect(EnergyCounter.Zone).ZoneEnergy, "J", "Energy counted by a RAPL zone (package, core, uncore, dram, psys) or a GPU.");
@@ -55,6 +59,8 @@ internal sealed class PowerInstruments : IDisposable
         _meter.CreateObservableGauge(SemanticConventions.ContainerPower, () => View.ContainerPower, "W", "Average power of a container over the last interval.");
         _meter.CreateObservableCounter(SemanticConventions.PodEnergy, () => Collect(EnergyCounter.Pod).PodEnergy, "J", "Host energy attributed to a pod: the sum of its containers.");
         _meter.CreateObservableGauge(SemanticConventions.PodPower, () => View.PodPower, "W", "Average power of a pod over the last interval.");
+        _meter.CreateObservableCounter(SemanticConventions.VmEnergy, () => Collect(EnergyCounter.Vm).VmEnergy, "J", "Host energy attributed to a virtual machine from its cgroup (or qemu process) CPU time.");
+        _meter.CreateObservableGauge(SemanticConventions.VmPower, () => View.VmPower, "W", "Average power of a virtual machine over the last interval.");
 
         _feed.Published += OnPublished;
         if (_feed.Latest is { } latest)
@@ -75,7 +81,7 @@ internal sealed class PowerInstruments : IDisposable
     {
         lock (_updateGate)
         {
-            _raw = PowerMetricsView.Build(snapshot, new SeriesPlanners(_processes, _containers, _pods, _gpuProcesses, _gpuContainers, _gpuPods), _options);
+            _raw = PowerMetricsView.Build(snapshot, new SeriesPlanners(_processes, _containers, _pods, _gpuProcesses, _gpuContainers, _gpuPods, _vms, _gpuVms), _options);
             var view = _raw;
             foreach (var (counter, gate) in _startGates)
             {

@@ -35,6 +35,10 @@ internal sealed class PowerMetricsView
 
     public Measurement<double>[] PodPower { get; private init; } = [];
 
+    public Measurement<double>[] VmEnergy { get; private init; } = [];
+
+    public Measurement<double>[] VmPower { get; private init; } = [];
+
     public Measurement<double>[] GpuUtilization { get; private init; } = [];
 
     public Measurement<double>[] GpuMemoryUsage { get; private init; } = [];
@@ -74,6 +78,8 @@ internal sealed class PowerMetricsView
             ContainerPower = ContainerPower,
             PodEnergy = Pick(EnergyCounter.Pod, PodEnergy, current.PodEnergy),
             PodPower = PodPower,
+            VmEnergy = Pick(EnergyCounter.Vm, VmEnergy, current.VmEnergy),
+            VmPower = VmPower,
             GpuUtilization = GpuUtilization,
             GpuMemoryUsage = GpuMemoryUsage,
             GpuMemoryLimit = GpuMemoryLimit,
@@ -130,6 +136,7 @@ internal sealed class PowerMetricsView
 
         var cpu = new ConsumerMeasurements();
         AddConsumers(cpu, snapshot, SemanticConventions.CpuPool, source, planners.Processes, planners.Containers, planners.Pods, options, static c => c.Energy, static p => p.Energy);
+        AddVms(cpu, snapshot, SemanticConventions.CpuPool, source, planners.Vms, static w => w.Energy);
         cpu.Idle(snapshot.Idle, [source, new(SemanticConventions.HwType, SemanticConventions.CpuPool)]);
 
         // GPU series exist only on hosts with GPUs, so a CPU-only node exports no series at zero for them.
@@ -137,6 +144,7 @@ internal sealed class PowerMetricsView
         {
             var gpuSource = new KeyValuePair<string, object?>(SemanticConventions.Source, GpuSource(snapshot));
             AddConsumers(cpu, snapshot, SemanticConventions.GpuPool, gpuSource, planners.GpuProcesses, planners.GpuContainers, planners.GpuPods, options, static c => c.Gpu, static p => p.Gpu);
+            AddVms(cpu, snapshot, SemanticConventions.GpuPool, gpuSource, planners.GpuVms, static w => w.Gpu);
             foreach (var pool in snapshot.Pools.Where(p => p.IsGpu))
             {
                 // One idle series per GPU (a handful per node), so a dashboard shows each GPU's idle.
@@ -159,6 +167,8 @@ internal sealed class PowerMetricsView
             ContainerPower = [.. cpu.ContainerPower],
             PodEnergy = [.. cpu.PodEnergy],
             PodPower = [.. cpu.PodPower],
+            VmEnergy = [.. cpu.VmEnergy],
+            VmPower = [.. cpu.VmPower],
             GpuUtilization = [.. gpuUtilization],
             GpuMemoryUsage = [.. gpuMemoryUsage],
             GpuMemoryLimit = [.. gpuMemoryLimit],
@@ -233,6 +243,42 @@ internal sealed class PowerMetricsView
             KeyValuePair<string, object?>[] tags = [new(SemanticConventions.PodName, SemanticConventions.Other), new(SemanticConventions.NamespaceName, ns), source, hwType];
             into.PodEnergy.Add(new(total / 1e6, tags));
             into.PodPower.Add(new(Watts(interval), tags));
+        }
+    }
+
+    /// <summary>One series per VM while the budget lasts (like pods); later ones fold into <c>otelpower.vm.name=other</c>.</summary>
+    private static void AddVms(
+        ConsumerMeasurements into, AttributionSnapshot snapshot, string poolType, KeyValuePair<string, object?> source, WorkloadSeriesPlanner planner, Func<WorkloadEnergy, EnergyTally> energy)
+    {
+        var vms = snapshot.Vms;
+        if (vms.IsEmpty && planner.DedicatedSeriesCreated == 0)
+        {
+            return; // a host that never ran a VM exports no VM series
+        }
+
+        var hwType = new KeyValuePair<string, object?>(SemanticConventions.HwType, poolType);
+        var seconds = snapshot.Interval.TotalSeconds;
+        double Watts(long microjoules) => seconds > 0 ? microjoules / 1e6 / seconds : 0;
+        var byId = vms.ToDictionary(v => v.Workload.Id, StringComparer.Ordinal);
+        KeyValuePair<string, object?>[] VmTags(string id)
+        {
+            var vm = (VmIdentity)byId[id].Workload;
+            return [new(SemanticConventions.VmName, vm.Name), new(SemanticConventions.VmUuid, vm.Uuid ?? string.Empty), source, hwType];
+        }
+
+        var (dedicated, folded) = planner.Update(vms.Select(v => (v.Workload.Id, (string?)null, AttributeKey(VmTags(v.Workload.Id)), energy(v).Total.Microjoules, energy(v).Interval.Microjoules)));
+        foreach (var (id, total, interval) in dedicated)
+        {
+            var tags = VmTags(id);
+            into.VmEnergy.Add(new(total / 1e6, tags));
+            into.VmPower.Add(new(Watts(interval), tags));
+        }
+
+        foreach (var (_, total, interval) in folded)
+        {
+            KeyValuePair<string, object?>[] tags = [new(SemanticConventions.VmName, SemanticConventions.Other), new(SemanticConventions.VmUuid, string.Empty), source, hwType];
+            into.VmEnergy.Add(new(total / 1e6, tags));
+            into.VmPower.Add(new(Watts(interval), tags));
         }
     }
 
@@ -342,7 +388,9 @@ internal sealed record SeriesPlanners(
     WorkloadSeriesPlanner Pods,
     ProcessSeriesPlanner GpuProcesses,
     WorkloadSeriesPlanner GpuContainers,
-    WorkloadSeriesPlanner GpuPods);
+    WorkloadSeriesPlanner GpuPods,
+    WorkloadSeriesPlanner Vms,
+    WorkloadSeriesPlanner GpuVms);
 
 /// <summary>Consumer measurements being gathered for one view.</summary>
 internal sealed class ConsumerMeasurements
@@ -363,6 +411,10 @@ internal sealed class ConsumerMeasurements
 
     public List<Measurement<double>> PodPower { get; } = [];
 
+    public List<Measurement<double>> VmEnergy { get; } = [];
+
+    public List<Measurement<double>> VmPower { get; } = [];
+
     public void Idle(EnergyTally idle, KeyValuePair<string, object?>[] tags)
     {
         IdleEnergy.Add(new(idle.Total.Joules, tags));
@@ -379,4 +431,5 @@ internal enum EnergyCounter
     Idle,
     Container,
     Pod,
+    Vm,
 }

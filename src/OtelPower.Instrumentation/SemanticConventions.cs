@@ -17,6 +17,8 @@ public static class SemanticConventions
     public const string ContainerPower = "otelpower.container.power";
     public const string PodEnergy = "otelpower.pod.energy";
     public const string PodPower = "otelpower.pod.power";
+    public const string VmEnergy = "otelpower.vm.energy";
+    public const string VmPower = "otelpower.vm.power";
     public const string HwGpuUtilization = "hw.gpu.utilization";
     public const string HwGpuMemoryUsage = "hw.gpu.memory.usage";
     public const string HwGpuMemoryLimit = "hw.gpu.memory.limit";
@@ -43,6 +45,12 @@ public static class SemanticConventions
     public const string NamespaceName = "k8s.namespace.name";
     public const string ContainerName = "k8s.container.name";
 
+    /// <summary>The guest's name (qemu <c>-name guest=</c>, else the libvirt machine name); no semantic convention names VMs on a hypervisor yet.</summary>
+    public const string VmName = "otelpower.vm.name";
+
+    /// <summary>The guest's UUID (qemu <c>-uuid</c>); empty when qemu was started without one.</summary>
+    public const string VmUuid = "otelpower.vm.uuid";
+
     /// <summary>The executable name of the one series that holds all kernel threads not promoted (kworker/1:0H-kblockd...).</summary>
     public const string KernelThreads = "[kernel]";
 
@@ -52,12 +60,12 @@ public static class SemanticConventions
     public static readonly IReadOnlyList<string> InstrumentNames =
     [
         HwEnergy, HwPower, HwHostEnergy, HwHostPower, ProcessEnergy, ProcessPower, IdleEnergy, IdlePower,
-        ContainerEnergy, ContainerPower, PodEnergy, PodPower, HwGpuUtilization, HwGpuMemoryUsage, HwGpuMemoryLimit,
+        ContainerEnergy, ContainerPower, PodEnergy, PodPower, VmEnergy, VmPower, HwGpuUtilization, HwGpuMemoryUsage, HwGpuMemoryLimit,
     ];
 
     /// <summary>Instruments whose series are per consumer: one set per pool type (cpu, gpu), each planned within the limit.</summary>
     public static readonly IReadOnlyList<string> ConsumerInstrumentNames =
     [
-        ProcessEnergy, ProcessPower, IdleEnergy, IdlePower, ContainerEnergy, ContainerPower, PodEnergy, PodPower,
+        ProcessEnergy, ProcessPower, IdleEnergy, IdlePower, ContainerEnergy, ContainerPower, PodEnergy, PodPower, VmEnergy, VmPower,
     ];
 }

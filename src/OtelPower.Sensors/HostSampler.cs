@@ -6,12 +6,13 @@ using OtelPower.Sensors.Cgroups;
 using OtelPower.Sensors.Estimation;
 using OtelPower.Sensors.Powercap;
 using OtelPower.Sensors.Procfs;
+using OtelPower.Sensors.Vms;
 
 namespace OtelPower.Sensors;
 
 /// <summary>
 /// Reads one <see cref="HostSample"/> from the host: RAPL zones (or the estimate), /proc/stat, every
-/// process, every container cgroup. Chooses its energy source once, at construction, and says why in
+/// process, every workload cgroup (containers, VMs). Chooses its energy source once, at construction, and says why in
 /// the log. <see cref="Sample"/> never throws for what a live host does (a process that exits, a zone
 /// that fails one read); it throws only when /proc/stat itself cannot be read.
 /// </summary>
@@ -26,6 +27,7 @@ public sealed partial class HostSampler
     private readonly CgroupCpuReader? _cgroups;
     private readonly long _startTimestamp;
     private readonly IReadOnlyList<IEnergyPoolReader> _poolReaders;
+    private readonly bool _isHypervisorTree;
 
     public HostSampler(SensorOptions options, TimeProvider timeProvider, ILogger<HostSampler> logger, IReadOnlyList<IEnergyPoolReader>? poolReaders = null)
     {
@@ -38,8 +40,9 @@ public sealed partial class HostSampler
         _procfs = new ProcfsReader(options.ProcfsRoot, options.IncludeCommandLine, readContainers: !string.IsNullOrEmpty(options.CgroupfsRoot));
         ValidateProcfs();
 
-        var powercap = PowercapReader.Discover(options.SysfsRoot);
+        var powercap = string.IsNullOrEmpty(options.PowercapPath) ? PowercapReader.Discover(options.SysfsRoot) : PowercapReader.DiscoverAt(options.PowercapPath);
         _zones = ChooseZones(powercap);
+        _isHypervisorTree = powercap.IsHypervisorTree;
         if (_zones.IsEmpty)
         {
             _estimator = new UtilisationEstimator(options.Estimator);
@@ -62,7 +65,7 @@ public sealed partial class HostSampler
         _startTimestamp = timeProvider.GetTimestamp();
     }
 
-    public EnergySource Source => _estimator is null ? EnergySource.Rapl : EnergySource.Estimate;
+    public EnergySource Source => _estimator is not null ? EnergySource.Estimate : _isHypervisorTree ? EnergySource.Hypervisor : EnergySource.Rapl;
 
     /// <summary>Reads the host now.</summary>
     /// <param name="containerMetadata">Names of containers known at this instant (from the Kubernetes API), if any.</param>
@@ -72,9 +75,9 @@ public sealed partial class HostSampler
         var timestamp = _timeProvider.GetUtcNow();
         var (cpu, cpuCount) = _procfs.ReadCpu();
         var processes = _procfs.ReadProcesses();
-        var containers = _cgroups?.Read() ?? [];
+        var workloads = VmReadings.Join(_cgroups?.ReadWorkloads() ?? [], processes, ClockTicks.PerSecond);
         var zones = _estimator is { } estimator ? [estimator.Read(cpu, cpuCount, monotonic)] : ReadZones();
-        return new HostSample(timestamp, monotonic, Source, zones, cpu, cpuCount, processes, ClockTicks.PerSecond, containers, containerMetadata, ReadPools());
+        return new HostSample(timestamp, monotonic, Source, zones, cpu, cpuCount, processes, ClockTicks.PerSecond, workloads, containerMetadata, ReadPools());
     }
 
     /// <summary>Device pools (GPUs) from every reader; a reader leaves out what fails, it never throws.</summary>
@@ -179,6 +182,11 @@ public sealed partial class HostSampler
             return [];
         }
 
+        if (powercap.IsHypervisorTree)
+        {
+            LogHypervisorTree(_logger, powercap.PowercapDirectory);
+        }
+
         LogRapl(_logger, usable.Count, string.Join(", ", usable.Select(z => z.Zone.Name)));
         return usable.ToImmutable();
     }
@@ -194,6 +202,9 @@ public sealed partial class HostSampler
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Leaving out the RAPL zone {File} ({Error}); the packages are read.")]
     private static partial void LogZoneDropped(ILogger logger, string file, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Directory} is written by the OtelPower agent on this VM's hypervisor: every figure is labelled source=hypervisor.")]
+    private static partial void LogHypervisorTree(ILogger logger, string directory);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reading {Count} RAPL zones: {Zones}")]
     private static partial void LogRapl(ILogger logger, int count, string zones);

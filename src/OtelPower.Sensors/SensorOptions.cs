@@ -8,6 +8,9 @@ public sealed class SensorOptions
 
     public string SysfsRoot { get; set; } = "/sys";
 
+    /// <summary>A powercap tree to read instead of <c>&lt;sysfs&gt;/class/powercap</c> (in a guest: its hypervisor's tree); null for the default.</summary>
+    public string? PowercapPath { get; set; }
+
     /// <summary>The cgroup root; null or empty turns container measurement off.</summary>
     public string? CgroupfsRoot { get; set; } = "/sys/fs/cgroup";
 

@@ -105,7 +105,7 @@ public sealed class GpuOutputTests
                 [new EnergyZoneReading(Package, (ulong)second * 5_000_000, 262_143_328_850)],
                 new CpuTimes((ulong)second * 400, 0, 0), 4,
                 [new ProcessCpuReading(trainer, 100), new ProcessCpuReading(shell, 100 + ((ulong)second * 10))], 100,
-                [new ContainerCpuReading(Trainer, 1_000_000)],
+                [new WorkloadCpuReading(Trainer, 1_000_000)],
                 null,
                 pools);
         }

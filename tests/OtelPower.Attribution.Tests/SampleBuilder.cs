@@ -16,6 +16,7 @@ internal sealed class SampleBuilder
     private readonly List<EnergyZoneReading> _zones = [];
     private readonly List<ProcessCpuReading> _processes = [];
     private readonly List<ContainerCpuReading> _containers = [];
+    private readonly List<WorkloadCpuReading> _workloads = [];
     private readonly Dictionary<string, ContainerMetadata> _metadata = [];
     private readonly List<EnergyPoolReading> _pools = [];
     private TimeSpan _time;
@@ -35,7 +36,7 @@ internal sealed class SampleBuilder
         return this;
     }
 
-    public SampleBuilder Process(int pid, ulong cpuTicks, ulong startTicks = 1000, string comm = "worker", ContainerIdentity? container = null)
+    public SampleBuilder Process(int pid, ulong cpuTicks, ulong startTicks = 1000, string comm = "worker", WorkloadIdentity? container = null)
     {
         _processes.Add(new ProcessCpuReading(Identity(pid, startTicks, comm, container), cpuTicks));
         return this;
@@ -50,6 +51,13 @@ internal sealed class SampleBuilder
             _metadata[container.ContainerId] = new ContainerMetadata(podName, ns, "main", ContainerMetadata.NoLabels);
         }
 
+        return this;
+    }
+
+    /// <summary>A workload of any kind (a VM) with its CPU time in microseconds.</summary>
+    public SampleBuilder Workload(WorkloadIdentity workload, ulong cpuMicroseconds)
+    {
+        _workloads.Add(new WorkloadCpuReading(workload, cpuMicroseconds));
         return this;
     }
 
@@ -74,7 +82,7 @@ internal sealed class SampleBuilder
         var processes = _processes.OrderBy(p => p.Key).ToImmutableArray();
         return new HostSample(
             DateTimeOffset.UnixEpoch + _time, _time, source, [.. _zones], _cpu, 4, processes, 100,
-            [.. _containers.OrderBy(c => c.ContainerId, StringComparer.Ordinal)],
+            [.. _containers.Select(c => c.AsWorkload()).Concat(_workloads).OrderBy(w => w.Key)],
             _metadata.ToImmutableDictionary(),
             [.. _pools.OrderBy(p => p.Device.Id, StringComparer.Ordinal)]);
     }
@@ -82,15 +90,15 @@ internal sealed class SampleBuilder
     private static readonly Dictionary<(ProcessKey, string?), ProcessIdentity> Identities = [];
 
     /// <summary>The same identity object for the same key, as the procfs reader's cache provides.</summary>
-    public static ProcessIdentity Identity(int pid, ulong startTicks, string comm = "worker", ContainerIdentity? container = null)
+    public static ProcessIdentity Identity(int pid, ulong startTicks, string comm = "worker", WorkloadIdentity? container = null)
     {
         lock (Identities)
         {
             var key = new ProcessKey(pid, startTicks);
-            if (!Identities.TryGetValue((key, container?.ContainerId), out var identity))
+            if (!Identities.TryGetValue((key, container?.Id), out var identity))
             {
                 identity = new ProcessIdentity(key, comm, comm, null, false, container);
-                Identities[(key, container?.ContainerId)] = identity;
+                Identities[(key, container?.Id)] = identity;
             }
 
             return identity;

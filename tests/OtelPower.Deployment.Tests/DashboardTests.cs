@@ -14,6 +14,7 @@ public sealed partial class DashboardTests
         "otelpower_idle_energy_joules_total", "otelpower_idle_power_watts",
         "otelpower_container_energy_joules_total", "otelpower_container_power_watts",
         "otelpower_pod_energy_joules_total", "otelpower_pod_power_watts",
+        "otelpower_vm_energy_joules_total", "otelpower_vm_power_watts",
     };
 
     private static readonly IReadOnlyList<DashboardQuery> Queries = DashboardQueries.Load();
@@ -202,6 +203,14 @@ public sealed partial class DashboardTests
         Assert.Contains("* on (k8s_cluster_name, host_name) group_left ()", grams.Expression, StringComparison.Ordinal);
         Assert.Contains("avg_over_time(otelpower_grid_carbon_intensity{", grams.Expression, StringComparison.Ordinal);
         Assert.EndsWith("[$__range]))) / 3.6e6", grams.Expression, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Vm_panels_show_each_vms_power_and_watt_hours_from_the_cpu_pool()
+    {
+        var vm = Queries.Where(q => q.Expression.Contains("otelpower_vm_", StringComparison.Ordinal)).ToList();
+        Assert.Contains(vm, q => q.PanelType == "timeseries" && q.Expression == "topk(10, sum by (host_name, otelpower_vm_name) (otelpower_vm_power_watts{hw_type=\"cpu\", host_name=~\"$node\"}))");
+        Assert.Contains(vm, q => q.Instant && q.Expression.StartsWith("topk(10, sum by (host_name, otelpower_vm_name) (increase(otelpower_vm_energy_joules_total{hw_type=\"cpu\",", StringComparison.Ordinal));
     }
 
     [Fact]

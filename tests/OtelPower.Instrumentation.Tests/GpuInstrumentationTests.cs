@@ -91,7 +91,7 @@ public sealed class GpuInstrumentationTests
             [new EnergyZoneReading(Package, package, 262_143_328_850)],
             new CpuTimes((ulong)second * 400, 0, 0), 4,
             [new ProcessCpuReading(trainer, trainerTicks), new ProcessCpuReading(host, 0)], 100,
-            [new ContainerCpuReading(Trainer, trainerTicks * 10_000)],
+            [new WorkloadCpuReading(Trainer, trainerTicks * 10_000)],
             ImmutableDictionary<string, ContainerMetadata>.Empty.Add("c-train", new ContainerMetadata("train-0", "ml", "main", ContainerMetadata.NoLabels)),
             pools);
     }

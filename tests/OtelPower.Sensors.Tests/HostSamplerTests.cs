@@ -197,6 +197,6 @@ public sealed class HostSamplerTests
         var (sampler, _, _) = Create(fixture, cgroups.Root);
         var sample = sampler.Sample();
         Assert.Equal(4, sample.Containers.Length);
-        Assert.Contains(sample.Processes, p => p.Process.Container?.ContainerId == sample.Containers.Single(c => c.CpuMicroseconds == 7_500_000).ContainerId);
+        Assert.Contains(sample.Processes, p => p.Process.Container?.ContainerId == sample.Containers.Single(c => c.CpuMicroseconds == 7_500_000).Workload.Id);
     }
 }

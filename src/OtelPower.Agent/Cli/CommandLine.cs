@@ -22,6 +22,7 @@ internal sealed class CommandLine
     [
         new("--procfs", "Procfs", OptionValueKind.Path, "PATH", "procfs root to read CPU time from (default /proc)"),
         new("--sysfs", "Sysfs", OptionValueKind.Path, "PATH", "sysfs root to read powercap RAPL from (default /sys)"),
+        new("--powercap", "Powercap", OptionValueKind.Path, "PATH", "powercap tree to read instead of <sysfs>/class/powercap (in a VM: the hypervisor's tree)"),
         new("--cgroupfs", "Cgroupfs", OptionValueKind.OptionalPath, "PATH", "cgroup root to measure containers under (default /sys/fs/cgroup; \"\" for none)"),
         new("--interval", "Interval", OptionValueKind.Number, "SECONDS", "time between samples, fractions allowed (default 1)"),
         new("--exporter", "Exporter", OptionValueKind.List, "LIST", "console, json, otlp, prometheus; comma-separated or repeated (default console)"),
@@ -39,6 +40,7 @@ internal sealed class CommandLine
         new("--carbon-intensity", "CarbonIntensity", OptionValueKind.Number, "G", "this node's grid carbon intensity, gCO2e/kWh (gauge otelpower.grid.carbon_intensity)"),
         new("--carbon-intensity-file", "CarbonIntensityFile", OptionValueKind.Path, "FILE", "read the carbon intensity (one number, gCO2e/kWh) from FILE every 30 s"),
         new("--include-cmdline", "IncludeCmdline", OptionValueKind.Flag, "", "read and export command lines (off: they often hold secrets)"),
+        new("--vm-powercap", "VmPowercap", OptionValueKind.Path, "DIR", "on a hypervisor, write DIR/VM/intel-rapl:0 per VM for guests to read (default off)"),
         new("--nvml-library", "NvmlLibrary", OptionValueKind.OptionalPath, "PATH", "NVIDIA NVML library for GPU energy (default libnvidia-ml.so.1; \"\" for none)"),
     ];
 

@@ -42,9 +42,12 @@ internal sealed class ConsoleViewWriter : ISnapshotWriter
     internal static void Render(StringBuilder text, AttributionSnapshot snapshot, int top)
     {
         var culture = CultureInfo.InvariantCulture;
-        var source = snapshot.Source == EnergySource.Estimate
-            ? "ESTIMATE (no readable RAPL: modelled from CPU utilisation, not measured)"
-            : "rapl (measured)";
+        var source = snapshot.Source switch
+        {
+            EnergySource.Estimate => "ESTIMATE (no readable RAPL: modelled from CPU utilisation, not measured)",
+            EnergySource.Hypervisor => "hypervisor (this VM's share, measured on its host)",
+            _ => "rapl (measured)",
+        };
         text.Append(culture, $"OtelPower  {snapshot.Timestamp.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z  interval {snapshot.Interval.TotalSeconds:0.00} s  source: {source}\n");
         text.Append(culture, $"Host  {snapshot.Host.Power.Watts,9:0.00} W  {snapshot.Host.Total.Joules,12:0.0} J\n");
         text.Append(culture, $"Idle  {snapshot.Idle.Power.Watts,9:0.00} W  {snapshot.Idle.Total.Joules,12:0.0} J\n");
@@ -92,6 +95,19 @@ internal sealed class ConsoleViewWriter : ISnapshotWriter
                 var name = $"{container.Container.Runtime}:{container.Container.ContainerId[..Math.Min(12, container.Container.ContainerId.Length)]}";
                 var gpuColumn = gpus ? string.Format(culture, " {0,9:0.00}", container.Gpu.Power.Watts) : string.Empty;
                 text.Append(culture, $"{name,-44} {container.Energy.Power.Watts,9:0.00} {container.Energy.Total.Joules,12:0.000}{gpuColumn}\n");
+            }
+        }
+
+        if (!snapshot.Vms.IsEmpty)
+        {
+            text.Append('\n');
+            text.Append(culture, $"{"VM",-44} {"POWER W",9} {"ENERGY J",12}{gpuHeader}\n");
+            foreach (var vm in snapshot.Vms.OrderByDescending(v => v.Energy.Interval.Microjoules + v.Gpu.Interval.Microjoules).Take(top))
+            {
+                var identity = (Attribution.VmIdentity)vm.Workload;
+                var name = identity.Pid is { } pid ? string.Format(culture, "{0} (pid {1})", identity.Name, pid) : identity.Name;
+                var gpuColumn = gpus ? string.Format(culture, " {0,9:0.00}", vm.Gpu.Power.Watts) : string.Empty;
+                text.Append(culture, $"{Printable(name, 44),-44} {vm.Energy.Power.Watts,9:0.00} {vm.Energy.Total.Joules,12:0.000}{gpuColumn}\n");
             }
         }
 

@@ -133,7 +133,49 @@ internal sealed class JsonLinesWriter : ISnapshotWriter, IDisposable
         }
 
         json.WriteEndArray();
+        WriteVms(json, snapshot);
         json.WriteEndObject();
+    }
+
+    /// <summary>One object per VM, measured from its libvirt scope (or its qemu process when it has none).</summary>
+    private static void WriteVms(Utf8JsonWriter json, AttributionSnapshot snapshot)
+    {
+        json.WriteStartArray("vms");
+        foreach (var vm in snapshot.Vms)
+        {
+            var identity = (VmIdentity)vm.Workload;
+            json.WriteStartObject();
+            json.WriteString("name", identity.Name);
+            WriteStringOrNull(json, "uuid", identity.Uuid);
+            if (identity.Pid is { } pid)
+            {
+                json.WriteNumber("pid", pid);
+            }
+            else
+            {
+                json.WriteNull("pid");
+            }
+
+            WriteStringOrNull(json, "cgroup", identity.CgroupPath);
+            json.WriteNumber("cpu_s", vm.IntervalCpuMicroseconds / 1e6);
+            WriteEnergy(json, vm.Energy);
+            WriteGpuEnergy(json, vm.Gpu);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+    }
+
+    private static void WriteStringOrNull(Utf8JsonWriter json, string name, string? value)
+    {
+        if (value is null)
+        {
+            json.WriteNull(name);
+        }
+        else
+        {
+            json.WriteString(name, value);
+        }
     }
 
     /// <summary>One object per GPU pool: its energy, its idle part and how the energy is known.</summary>

@@ -1,11 +1,12 @@
 using System.Collections.Immutable;
 using System.Globalization;
 using OtelPower.Attribution;
+using OtelPower.Sensors.Vms;
 
 namespace OtelPower.Sensors.Cgroups;
 
 /// <summary>
-/// Finds container cgroups under the cgroup root and reads their cumulative CPU time. The tree is walked
+/// Finds workload cgroups (containers, libvirt VM scopes) under the cgroup root and reads their cumulative CPU time. The tree is walked
 /// (not just the cgroups of live processes) so a container whose processes all exited between two samples
 /// is still measured. cgroup v2 (<c>cgroup.controllers</c> at the root): <c>cpu.stat</c> usage_usec.
 /// cgroup v1 and hybrid: the <c>cpuacct</c> hierarchy's <c>cpuacct.usage</c> (nanoseconds).
@@ -43,19 +44,32 @@ public sealed class CgroupCpuReader
     public bool IsAvailable => Directory.Exists(_hierarchyRoot);
 
     /// <summary>Every container cgroup with its CPU time, sorted by container id. A cgroup removed mid-walk is skipped.</summary>
-    public ImmutableArray<ContainerCpuReading> Read()
+    public ImmutableArray<ContainerCpuReading> Read() =>
+        [.. ReadWorkloads().Where(static w => w.Workload is ContainerIdentity).Select(static w => new ContainerCpuReading((ContainerIdentity)w.Workload, w.CpuMicroseconds))];
+
+    /// <summary>
+    /// Every workload cgroup (containers and VM scopes) with its CPU time, sorted by <see cref="WorkloadKey"/>.
+    /// A VM found here is named from its scope; the sampler swaps in what its qemu command line says.
+    /// </summary>
+    public ImmutableArray<WorkloadCpuReading> ReadWorkloads()
     {
         if (!IsAvailable)
         {
             return [];
         }
 
-        var found = new Dictionary<string, ContainerCpuReading>(StringComparer.Ordinal);
+        var found = new Dictionary<WorkloadKey, WorkloadCpuReading>();
         Walk(_hierarchyRoot, "/", 0, found);
-        return [.. found.Values.OrderBy(r => r.ContainerId, StringComparer.Ordinal)];
+        return [.. found.Values.OrderBy(static r => r.Key)];
     }
 
-    private void Walk(string directory, string cgroupPath, int depth, Dictionary<string, ContainerCpuReading> found)
+    /// <summary>The workload a cgroup path is the own cgroup of (a container's, a VM's scope), or null.</summary>
+    public static WorkloadIdentity? WorkloadAt(string cgroupPath) =>
+        ContainerPath.TryParse(cgroupPath, out var container) ? container
+        : VmCgroupPath.TryParse(cgroupPath, out var scope, out var name) ? new VmIdentity(name!, null, null, scope)
+        : null;
+
+    private void Walk(string directory, string cgroupPath, int depth, Dictionary<WorkloadKey, WorkloadCpuReading> found)
     {
         IEnumerable<string> children;
         try
@@ -71,12 +85,13 @@ public sealed class CgroupCpuReader
         {
             var name = Path.GetFileName(child);
             var childPath = cgroupPath == "/" ? "/" + name : cgroupPath + "/" + name;
-            if (ContainerPath.TryParse(childPath, out var container) && container!.CgroupPath == childPath)
+            var workload = WorkloadAt(childPath);
+            if (workload is ContainerIdentity { CgroupPath: var own } && own == childPath || workload is VmIdentity { CgroupPath: var scope } && scope == childPath)
             {
-                // The container's own cgroup (not one nested below it) holds the whole container's usage.
-                if (!found.ContainsKey(container.ContainerId) && TryReadMicroseconds(child, out var microseconds))
+                // The workload's own cgroup (not one nested below it) holds the whole workload's usage.
+                if (!found.ContainsKey(workload.Key) && TryReadMicroseconds(child, out var microseconds))
                 {
-                    found[container.ContainerId] = new ContainerCpuReading(container, microseconds);
+                    found[workload.Key] = new WorkloadCpuReading(workload, microseconds);
                 }
 
                 continue;

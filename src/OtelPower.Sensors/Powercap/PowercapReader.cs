@@ -14,14 +14,21 @@ public sealed class PowercapReader
 {
     private const string ZonePrefix = "intel-rapl:";
 
-    private PowercapReader(string powercapDirectory, ImmutableArray<DiscoveredZone> zones)
+    /// <summary>The file the hypervisor agent (<c>--vm-powercap</c>) puts at the top of each VM's tree, so a guest can tell.</summary>
+    public const string HypervisorMarkerFile = "otelpower-hypervisor";
+
+    private PowercapReader(string powercapDirectory, ImmutableArray<DiscoveredZone> zones, bool isHypervisorTree = false)
     {
         PowercapDirectory = powercapDirectory;
         Zones = zones;
+        IsHypervisorTree = isHypervisorTree;
     }
 
-    /// <summary><c>&lt;sysfs&gt;/class/powercap</c>.</summary>
+    /// <summary><c>&lt;sysfs&gt;/class/powercap</c>, or the tree named by <c>--powercap</c>.</summary>
     public string PowercapDirectory { get; }
+
+    /// <summary>The tree carries the hypervisor agent's marker: its energy is this VM's share of its host's.</summary>
+    public bool IsHypervisorTree { get; }
 
     public ImmutableArray<DiscoveredZone> Zones { get; }
 
@@ -29,7 +36,13 @@ public sealed class PowercapReader
     public static PowercapReader Discover(string sysfsRoot)
     {
         ArgumentNullException.ThrowIfNull(sysfsRoot);
-        var directory = Path.Combine(sysfsRoot, "class", "powercap");
+        return DiscoverAt(Path.Combine(sysfsRoot, "class", "powercap"));
+    }
+
+    /// <summary>Finds every zone in a powercap tree at <paramref name="directory"/> (a guest's mount of its hypervisor's tree).</summary>
+    public static PowercapReader DiscoverAt(string directory)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
         if (!Directory.Exists(directory))
         {
             return new PowercapReader(directory, []);
@@ -64,7 +77,7 @@ public sealed class PowercapReader
                 ReadCounterFile(Path.Combine(zoneDirectory, "max_energy_range_uj"), out _)));
         }
 
-        return new PowercapReader(directory, zones.MoveToImmutable());
+        return new PowercapReader(directory, zones.MoveToImmutable(), File.Exists(Path.Combine(directory, HypervisorMarkerFile)));
     }
 
     /// <summary>Reads one zone's counter; never throws.</summary>

@@ -6,6 +6,7 @@ using System.Text;
 using Microsoft.Win32.SafeHandles;
 using OtelPower.Attribution;
 using OtelPower.Sensors.Cgroups;
+using OtelPower.Sensors.Vms;
 
 namespace OtelPower.Sensors.Procfs;
 
@@ -22,7 +23,7 @@ public sealed class ProcfsReader
     private readonly bool _readContainers;
     private readonly Dictionary<ProcessKey, CachedIdentity> _identities = [];
     private readonly Dictionary<int, byte[]> _statPaths = []; // NUL-terminated UTF-8 paths for RawFileReader
-    private readonly Dictionary<string, ContainerIdentity?> _containersByCgroup = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, WorkloadIdentity?> _workloadsByCgroup = new(StringComparer.Ordinal);
     private readonly List<ProcessCpuReading> _readings = [];
     private byte[] _buffer = new byte[4096];
     private long _generation;
@@ -139,9 +140,20 @@ public sealed class ProcfsReader
     {
         var directory = Path.Combine(ProcfsRoot, key.Pid.ToString(CultureInfo.InvariantCulture));
         var executable = stat.IsKernelThread ? comm : ReadExecutableName(directory) ?? comm;
-        var commandLine = _includeCommandLine && !stat.IsKernelThread ? ReadCommandLine(directory) : null;
-        var container = _readContainers && !stat.IsKernelThread ? ReadContainer(directory) : null;
-        return new ProcessIdentity(key, comm, executable, commandLine, stat.IsKernelThread, container);
+        var isQemu = !stat.IsKernelThread && QemuCommandLine.LooksLikeQemu(comm, executable);
+
+        // A qemu's arguments are read to name its VM even without --include-cmdline; only name and uuid are kept.
+        var arguments = _includeCommandLine || isQemu ? ReadCommandLineBytes(directory) : null;
+        var commandLine = _includeCommandLine && !stat.IsKernelThread ? CommandLineText(arguments) : null;
+        var workload = _readContainers && !stat.IsKernelThread ? ReadWorkload(directory) : null;
+        if (isQemu && workload is not ContainerIdentity && arguments is not null && QemuCommandLine.TryParse(arguments, out var name, out var uuid))
+        {
+            // A libvirt domain is measured from its scope; a qemu started by hand from its own process.
+            var scope = workload as VmIdentity;
+            workload = new VmIdentity(name ?? scope?.Name ?? "qemu-" + key.Pid.ToString(CultureInfo.InvariantCulture), uuid, key, scope?.CgroupPath);
+        }
+
+        return new ProcessIdentity(key, comm, executable, commandLine, stat.IsKernelThread, workload);
     }
 
     private static string? ReadExecutableName(string processDirectory)
@@ -170,13 +182,11 @@ public sealed class ProcfsReader
         }
     }
 
-    private static string? ReadCommandLine(string processDirectory)
+    private static byte[]? ReadCommandLineBytes(string processDirectory)
     {
         try
         {
-            var bytes = File.ReadAllBytes(Path.Combine(processDirectory, "cmdline"));
-            var text = Encoding.UTF8.GetString(bytes, 0, Math.Min(bytes.Length, MaxCommandLineLength)).Replace('\0', ' ').Trim();
-            return text.Length > 0 ? text : null;
+            return File.ReadAllBytes(Path.Combine(processDirectory, "cmdline"));
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
@@ -184,7 +194,18 @@ public sealed class ProcfsReader
         }
     }
 
-    private ContainerIdentity? ReadContainer(string processDirectory)
+    private static string? CommandLineText(byte[]? bytes)
+    {
+        if (bytes is null)
+        {
+            return null;
+        }
+
+        var text = Encoding.UTF8.GetString(bytes, 0, Math.Min(bytes.Length, MaxCommandLineLength)).Replace('\0', ' ').Trim();
+        return text.Length > 0 ? text : null;
+    }
+
+    private WorkloadIdentity? ReadWorkload(string processDirectory)
     {
         string text;
         try
@@ -202,13 +223,13 @@ public sealed class ProcfsReader
         }
 
         // Many processes share a cgroup; parse each path once and share the identity.
-        ref var container = ref CollectionsMarshal.GetValueRefOrAddDefault(_containersByCgroup, path, out var known);
+        ref var workload = ref CollectionsMarshal.GetValueRefOrAddDefault(_workloadsByCgroup, path, out var known);
         if (!known)
         {
-            container = ContainerPath.TryParse(path, out var parsed) ? parsed : null;
+            workload = CgroupCpuReader.WorkloadAt(path);
         }
 
-        return container;
+        return workload;
     }
 
     private int ReadWhole(string path)
@@ -247,9 +268,9 @@ public sealed class ProcfsReader
             _statPaths.Clear();
         }
 
-        if (_containersByCgroup.Count > 4096)
+        if (_workloadsByCgroup.Count > 4096)
         {
-            _containersByCgroup.Clear();
+            _workloadsByCgroup.Clear();
         }
     }
 

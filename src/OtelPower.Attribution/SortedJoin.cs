@@ -1,0 +1,74 @@
+namespace OtelPower.Attribution;
+
+/// <summary>
+/// The one merge-join of the engine: two lists sorted by the same key (processes by (pid, start),
+/// workloads by (kind, id)) matched in one pass, for interval deltas and for cumulative books alike.
+/// </summary>
+internal static class SortedJoin
+{
+    /// <summary>For each item of <paramref name="now"/>, the index of the item of <paramref name="before"/> with its key, or -1.</summary>
+    public static int[] Match<TBefore, TNow, TKey>(
+        ReadOnlySpan<TBefore> before, ReadOnlySpan<TNow> now, Func<TBefore, TKey> keyOfBefore, Func<TNow, TKey> keyOfNow)
+        where TKey : IComparable<TKey>
+    {
+        var matches = new int[now.Length];
+        var j = 0;
+        for (var i = 0; i < now.Length; i++)
+        {
+            var key = keyOfNow(now[i]);
+            while (j < before.Length && keyOfBefore(before[j]).CompareTo(key) < 0)
+            {
+                j++;
+            }
+
+            matches[i] = j < before.Length && keyOfBefore(before[j]).CompareTo(key) == 0 ? j : -1;
+        }
+
+        return matches;
+    }
+
+    /// <summary>The index of <paramref name="key"/> in a sorted list, or -1.</summary>
+    public static int Find<T, TKey>(ReadOnlySpan<T> items, TKey key, Func<T, TKey> keyOf)
+        where TKey : IComparable<TKey>
+    {
+        int low = 0, high = items.Length - 1;
+        while (low <= high)
+        {
+            var middle = low + ((high - low) / 2);
+            var order = keyOf(items[middle]).CompareTo(key);
+            if (order == 0)
+            {
+                return middle;
+            }
+
+            if (order < 0)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle - 1;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>The run of one kind in a list sorted by (kind, id).</summary>
+    public static ReadOnlySpan<T> OfKind<T>(ReadOnlySpan<T> items, WorkloadKind kind, Func<T, WorkloadKind> kindOf)
+    {
+        var start = 0;
+        while (start < items.Length && kindOf(items[start]) < kind)
+        {
+            start++;
+        }
+
+        var end = start;
+        while (end < items.Length && kindOf(items[end]) == kind)
+        {
+            end++;
+        }
+
+        return items[start..end];
+    }
+}
