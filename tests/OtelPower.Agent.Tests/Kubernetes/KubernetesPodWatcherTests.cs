@@ -12,7 +12,8 @@ namespace OtelPower.Agent.Tests.Kubernetes;
 /// <summary>The real KubernetesClient against <see cref="FakeKubernetesApiServer"/>.</summary>
 public sealed class KubernetesPodWatcherTests : IDisposable
 {
-    private static readonly TimeSpan WaitLimit = TimeSpan.FromSeconds(10);
+    // A guard against a hang, not a timing claim: under two CPU burners a relist took longer than 10 s.
+    private static readonly TimeSpan WaitLimit = TimeSpan.FromSeconds(30);
 
     private readonly string directory = Directory.CreateTempSubdirectory("otelpower-k8s-").FullName;
     private readonly FakeLogger<KubernetesPodWatcher> logger = new();
