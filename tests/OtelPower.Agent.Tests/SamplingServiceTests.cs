@@ -1,11 +1,11 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
-using OtelPower.Agent.Bench;
 using OtelPower.Agent.Containers;
 using OtelPower.Agent.Kubernetes;
 using OtelPower.Agent.Sampling;
 using OtelPower.Attribution;
 using OtelPower.Sensors;
+using OtelPower.Testing;
 
 namespace OtelPower.Agent.Tests;
 
