@@ -4,7 +4,7 @@ using OtelPower.Bench;
 
 // sample [--processes N]... [--iterations N]   CPU, allocations and peak RSS of one sample, in this process
 // micro [BenchmarkDotNet arguments]            the same sample under BenchmarkDotNet
-// tree --processes N DIR                       writes the synthetic host tree compare.sh runs the agents on
+// tree --processes N DIR                       writes the synthetic host tree compare.sh runs both agents on
 const string Usage = "usage: OtelPower.Bench sample [--processes N]... [--iterations N] | micro [BenchmarkDotNet args] | tree --processes N DIR";
 switch (args)
 {
@@ -14,7 +14,7 @@ switch (args)
         BenchmarkRunner.Run<SampleBenchmarks>(args: rest);
         return 0;
     case ["tree", "--processes", var count, var directory] when int.TryParse(count, CultureInfo.InvariantCulture, out var processes) && processes > 0:
-        var tree = BenchHost.Write(Path.GetFullPath(directory), processes);
+        var tree = BenchHost.Write(Path.GetFullPath(directory), processes, withPeerFiles: true);
         Console.Out.WriteLine(tree.Procfs);
         Console.Out.WriteLine(tree.Sysfs);
         return 0;
