@@ -28,8 +28,8 @@ public sealed class PublishedAgentTests : IDisposable
         Assert.True(publishCode == 0, "dotnet publish failed (Native AOT needs clang and zlib1g-dev; .ci/run installs them):\n" + publishLog + publishErrors);
         Assert.DoesNotMatch(new Regex(@"warning [A-Z]+[0-9]{4}"), publishLog); // IL2026, IL3050, ...
 
-        var files = Directory.GetFiles(_output).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
-        Assert.Equal(["appsettings.json", "otelpower"], files);
+        var files = Directory.GetFiles(_output).Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(new[] { "appsettings.json", "otelpower" }, files);
 
         var fixture = RepositoryRoot.Combine("tests", "fixtures", "two-socket");
         var (runCode, stdout, stderr) = await RunAsync(
