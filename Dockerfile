@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# OtelPower agent image.
+# OtelPower agent image: the Native AOT executable on Ubuntu's chiseled runtime-deps (no shell, no
+# package manager, glibc and OpenSSL only; nothing else runs in it).
 #
 #   docker build -t otelpower-agent .
 #
@@ -14,6 +15,10 @@
 #     --procfs /host/proc --sysfs /host/sys --cgroupfs /host/sys/fs/cgroup --exporter console
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+# Native AOT links with clang and needs zlib's headers.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends clang zlib1g-dev \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Restore on its own layer so source edits do not download packages again.
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
@@ -21,16 +26,17 @@ COPY src/OtelPower.Agent/OtelPower.Agent.csproj src/OtelPower.Agent/
 COPY src/OtelPower.Attribution/OtelPower.Attribution.csproj src/OtelPower.Attribution/
 COPY src/OtelPower.Instrumentation/OtelPower.Instrumentation.csproj src/OtelPower.Instrumentation/
 COPY src/OtelPower.Sensors/OtelPower.Sensors.csproj src/OtelPower.Sensors/
-RUN dotnet restore src/OtelPower.Agent/OtelPower.Agent.csproj
+RUN dotnet restore src/OtelPower.Agent/OtelPower.Agent.csproj -r linux-x64
 COPY src/ src/
-RUN dotnet publish src/OtelPower.Agent/OtelPower.Agent.csproj -c Release -o /app --no-restore
+# One executable (otelpower) and appsettings.json; no .dll, no .NET runtime needed beside it.
+RUN dotnet publish src/OtelPower.Agent/OtelPower.Agent.csproj -c Release -r linux-x64 -o /app --no-restore
 
-FROM mcr.microsoft.com/dotnet/runtime:10.0 AS runtime
+FROM mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled AS runtime
 WORKDIR /app
-COPY --from=build /app ./
+COPY --from=build /app/otelpower /app/appsettings.json ./
 # 9464: the optional Prometheus endpoint (--exporter prometheus), also used by probes.
 EXPOSE 9464
 # APP_UID (1654) is the non-root user the .NET images ship; override with --user 0 for RAPL.
 USER $APP_UID
-ENTRYPOINT ["dotnet", "/app/otelpower.dll"]
+ENTRYPOINT ["/app/otelpower"]
 CMD ["--exporter", "otlp"]

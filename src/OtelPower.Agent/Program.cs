@@ -2,7 +2,6 @@ using System.Reflection;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using OtelPower.Agent;
-using OtelPower.Agent.Bench;
 using OtelPower.Agent.Cli;
 using OtelPower.Sensors;
 
@@ -23,7 +22,10 @@ switch (commandLine.Command)
         Console.Out.WriteLine(version);
         return ExitCodes.Success;
     case AgentCommand.Bench:
-        return BenchCommand.Run(commandLine.CommandArguments, Console.Out, Console.Error);
+        // The benchmark and its synthetic host moved out of the shipped binary (issue 11).
+        Console.Error.WriteLine("otelpower: the benchmark is no longer part of the agent; run it from a source checkout:");
+        Console.Error.WriteLine("  dotnet run -c Release --project bench/OtelPower.Bench -- sample   (or bench/compare.sh against prometheus-process-exporter)");
+        return ExitCodes.BadInput;
 }
 
 var configuration = AgentHost.BuildConfiguration(commandLine.Settings);

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using OtelPower.Agent.Bench;
+using OtelPower.Testing;
 
 namespace OtelPower.Agent.Tests;
 

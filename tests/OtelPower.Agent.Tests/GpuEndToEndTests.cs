@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using OtelPower.Agent.Bench;
+using OtelPower.Testing;
 using OtelPower.Agent.Tests.Kubernetes;
 using OtelPower.Agent.Tests.Otlp;
 using OtelPower.Agent.Tests.Prometheus;

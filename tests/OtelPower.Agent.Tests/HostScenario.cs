@@ -1,4 +1,4 @@
-using OtelPower.Agent.Bench;
+using OtelPower.Testing;
 
 namespace OtelPower.Agent.Tests;
 

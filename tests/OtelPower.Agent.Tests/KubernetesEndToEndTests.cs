@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
-using OtelPower.Agent.Bench;
 using OtelPower.Agent.Tests.Kubernetes;
 using OtelPower.Agent.Tests.Prometheus;
 using OtelPower.Deployment.Tests;
+using OtelPower.Testing;
 
 namespace OtelPower.Agent.Tests;
 

@@ -2,13 +2,13 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Testing;
-using OtelPower.Agent.Bench;
 using OtelPower.Agent.Containers;
 using OtelPower.Agent.Exporters;
 using OtelPower.Agent.Kubernetes;
 using OtelPower.Agent.Sampling;
 using OtelPower.Attribution;
 using OtelPower.Sensors;
+using OtelPower.Testing;
 
 namespace OtelPower.Agent.Tests;
 

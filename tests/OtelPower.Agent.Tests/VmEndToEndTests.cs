@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using OtelPower.Agent.Bench;
+using OtelPower.Testing;
 using OtelPower.Agent.Tests.Prometheus;
 using OtelPower.Deployment.Tests;
 
@@ -91,7 +91,15 @@ public sealed class VmEndToEndTests : IDisposable
         {
             await agent.ReadLineAsync(Wait); // the baseline is taken
             var counterFile = Path.Combine(VmPowercap, "web-01", "intel-rapl:0", "energy_uj");
-            await agent.ReadLineAsync(Wait); // the trees are written after the JSON line of the same snapshot
+            await agent.ReadLineAsync(Wait);
+
+            // Each writer takes snapshots on its own task, so the trees may land just after the JSON line.
+            var deadline = DateTime.UtcNow + Wait;
+            while (!File.Exists(Path.Combine(VmPowercap, "db", "intel-rapl:0", "energy_uj")) && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20);
+            }
+
             Assert.True(File.Exists(counterFile), agent.StandardError);
             Assert.True(File.Exists(Path.Combine(VmPowercap, "db", "intel-rapl:0", "energy_uj")));
 

@@ -39,11 +39,15 @@ public sealed class DockerfileTests
         Assert.Equal("Release", project[Array.IndexOf(project, "-c") + 1]);
         var publishedTo = project[Array.IndexOf(project, "-o") + 1];
 
-        // The runtime stage copies the publish folder, and the entrypoint names the agent's assembly in it.
+        // The runtime stage copies from the publish folder (all of it, or named files in it), and the
+        // entrypoint names the agent's executable there.
         var copy = Lines.Single(l => l.StartsWith("COPY --from=build ", StringComparison.Ordinal)).Split(' ');
-        Assert.Equal(publishedTo, copy[2]);
+        var sources = copy[2..^1];
+        Assert.All(sources, source => Assert.True(
+            source == publishedTo || source.StartsWith(publishedTo.TrimEnd('/') + "/", StringComparison.Ordinal),
+            $"COPY takes {source}, which is not in the publish output {publishedTo}"));
         var workdir = Lines.Last(l => l.StartsWith("WORKDIR ", StringComparison.Ordinal))["WORKDIR ".Length..];
-        var copiedTo = copy[3] is "./" or "." ? workdir : copy[3];
+        var copiedTo = copy[^1] is "./" or "." ? workdir : copy[^1];
         var assembly = XDocument.Load(RepositoryRoot.Combine(projectPath)).Descendants("AssemblyName").Single().Value;
         using var entrypoint = JsonDocument.Parse(Lines.Single(l => l.StartsWith("ENTRYPOINT ", StringComparison.Ordinal))["ENTRYPOINT ".Length..]);
         var command = entrypoint.RootElement.EnumerateArray().Select(e => e.GetString()!).ToArray();

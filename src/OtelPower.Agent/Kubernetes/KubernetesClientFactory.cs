@@ -10,7 +10,7 @@ internal static class KubernetesClientFactory
     /// (<c>KUBECONFIG</c> or <c>~/.kube/config</c>). Throws <see cref="k8s.Exceptions.KubeConfigException"/>
     /// or an I/O exception when none is usable.
     /// </summary>
-    public static IKubernetes Create(KubernetesOptions options)
+    public static k8s.Kubernetes Create(KubernetesOptions options)
     {
         KubernetesClientConfiguration configuration =
             !string.IsNullOrWhiteSpace(options.KubeconfigPath) ? KubernetesClientConfiguration.BuildConfigFromConfigFile(options.KubeconfigPath)

@@ -65,7 +65,7 @@ internal sealed partial class KubernetesPodWatcher : BackgroundService
             return;
         }
 
-        IKubernetes client;
+        k8s.Kubernetes client;
         try
         {
             client = KubernetesClientFactory.Create(options);
@@ -82,7 +82,7 @@ internal sealed partial class KubernetesPodWatcher : BackgroundService
         }
     }
 
-    private async Task RunAsync(IKubernetes client, string fieldSelector, string nodeName, CancellationToken stoppingToken)
+    private async Task RunAsync(k8s.Kubernetes client, string fieldSelector, string nodeName, CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -110,7 +110,7 @@ internal sealed partial class KubernetesPodWatcher : BackgroundService
         }
     }
 
-    private async Task<string> ListAsync(IKubernetes client, string fieldSelector, string nodeName, CancellationToken cancellationToken)
+    private async Task<string> ListAsync(k8s.Kubernetes client, string fieldSelector, string nodeName, CancellationToken cancellationToken)
     {
         using HttpOperationResponse<V1PodList> response = await client.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(
             fieldSelector: fieldSelector,
@@ -130,7 +130,7 @@ internal sealed partial class KubernetesPodWatcher : BackgroundService
         return list?.Metadata?.ResourceVersion ?? string.Empty;
     }
 
-    private async Task WatchUntilGoneAsync(IKubernetes client, string fieldSelector, string resourceVersion, CancellationToken cancellationToken)
+    private async Task WatchUntilGoneAsync(k8s.Kubernetes client, string fieldSelector, string resourceVersion, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -144,7 +144,7 @@ internal sealed partial class KubernetesPodWatcher : BackgroundService
     }
 
     private async Task<(WatchEnd End, string ResourceVersion)> WatchOnceAsync(
-        IKubernetes client, string fieldSelector, string resourceVersion, CancellationToken cancellationToken)
+        k8s.Kubernetes client, string fieldSelector, string resourceVersion, CancellationToken cancellationToken)
     {
         using var watchCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         bool gone = false;
@@ -152,7 +152,7 @@ internal sealed partial class KubernetesPodWatcher : BackgroundService
         int events = 0;
         long started = timeProvider.GetTimestamp();
 
-        // The client reports an ERROR event (a Status object) through onError and keeps reading; stop reading
+        // The stream reports an ERROR event (a Status object) through onError and keeps reading; stop reading
         // instead: the server closes the stream after it anyway.
         void OnError(Exception e)
         {
@@ -174,23 +174,18 @@ internal sealed partial class KubernetesPodWatcher : BackgroundService
 
         try
         {
-            IAsyncEnumerable<(WatchEventType, V1Pod)> stream = client.CoreV1.WatchListPodForAllNamespacesAsync(
-                allowWatchBookmarks: true,
-                fieldSelector: fieldSelector,
-                resourceVersion: resourceVersion,
-                timeoutSeconds: WatchTimeoutSeconds,
-                onError: OnError,
-                cancellationToken: watchCancellation.Token);
-            await foreach ((WatchEventType type, V1Pod pod) in stream.ConfigureAwait(false))
+            IAsyncEnumerable<(string Type, V1Pod Pod)> stream = PodWatchStream.WatchAsync(
+                client, fieldSelector, resourceVersion, WatchTimeoutSeconds, OnError, watchCancellation.Token);
+            await foreach ((string type, V1Pod pod) in stream.ConfigureAwait(false))
             {
                 events++;
                 switch (type)
                 {
-                    case WatchEventType.Added:
-                    case WatchEventType.Modified:
+                    case "ADDED":
+                    case "MODIFIED":
                         cache.Upsert(pod);
                         break;
-                    case WatchEventType.Deleted:
+                    case "DELETED":
                         cache.Remove(pod);
                         break;
                     default:
@@ -204,7 +199,7 @@ internal sealed partial class KubernetesPodWatcher : BackgroundService
                 }
             }
         }
-        catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.Gone)
+        catch (HttpRequestException e) when (e.StatusCode == HttpStatusCode.Gone)
         {
             return (WatchEnd.Gone, resourceVersion);
         }

@@ -4,14 +4,14 @@ using Microsoft.Extensions.Logging.Abstractions;
 using OtelPower.Attribution;
 using OtelPower.Sensors;
 
-namespace OtelPower.Agent.Bench;
+namespace OtelPower.Bench;
 
 /// <summary>
-/// <c>otelpower bench</c>: measures one sample (read every process, attribute, publish) on generated
-/// trees of 1,000 and 10,000 processes. Reports CPU time and allocations per sample and peak RSS.
-/// Run it in Release: <c>dotnet run -c Release --project src/OtelPower.Agent -- bench</c>.
+/// Measures one sample (read every process, attribute, publish) in this process on generated trees of
+/// 1,000 and 10,000 processes. Reports CPU time and allocations per sample and peak RSS.
+/// Run it in Release: <c>dotnet run -c Release --project bench/OtelPower.Bench -- sample</c>.
 /// </summary>
-internal static class BenchCommand
+internal static class SampleCostBenchmark
 {
     public static int Run(IReadOnlyList<string> args, TextWriter output, TextWriter error)
     {
@@ -30,8 +30,8 @@ internal static class BenchCommand
                     i++;
                     break;
                 default:
-                    error.WriteLine($"otelpower bench: unexpected argument '{args[i]}'. Usage: otelpower bench [--processes N]... [--iterations N]");
-                    return ExitCodes.BadInput;
+                    error.WriteLine($"sample: unexpected argument '{args[i]}'. Usage: sample [--processes N]... [--iterations N]");
+                    return 2;
             }
         }
 
@@ -51,7 +51,7 @@ internal static class BenchCommand
         }
 
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"peak RSS (VmHWM) of this process: {PeakResidentMegabytes():0.0} MB"));
-        return ExitCodes.Success;
+        return 0;
     }
 
     private static (int Samples, double CpuMilliseconds, double WallMilliseconds, long AllocatedBytes) Measure(int processCount, int samples, TextWriter progress)
@@ -60,15 +60,7 @@ internal static class BenchCommand
         try
         {
             progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"generating a tree of {processCount} processes under {root} ..."));
-            var tree = new SyntheticHostTree(root);
-            tree.WriteZone("intel-rapl:0", "package-0", 1_000_000);
-            tree.WriteZone("intel-rapl:0:0", "dram", 1_000_000);
-            tree.WriteZone("intel-rapl:1", "package-1", 1_000_000);
-            tree.WriteCpu(busyTicks: 100_000, idleTicks: 400_000, cpuCount: 64);
-            for (var pid = 1; pid <= processCount; pid++)
-            {
-                tree.WriteProcess(pid + 100, "proc" + (pid % 50).ToString(CultureInfo.InvariantCulture), (ulong)pid * 3, (ulong)pid);
-            }
+            var tree = BenchHost.Write(root, processCount);
 
             var sampler = new HostSampler(
                 new SensorOptions { ProcfsRoot = tree.Procfs, SysfsRoot = tree.Sysfs, CgroupfsRoot = null },
@@ -130,7 +122,7 @@ internal static class BenchCommand
     }
 
     private static bool IsOptimized() =>
-        typeof(BenchCommand).Assembly.GetCustomAttributes(typeof(DebuggableAttribute), false)
+        typeof(SampleCostBenchmark).Assembly.GetCustomAttributes(typeof(DebuggableAttribute), false)
             .OfType<DebuggableAttribute>()
             .All(d => !d.IsJITOptimizerDisabled);
 }

@@ -1,16 +1,16 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 
-namespace OtelPower.Agent.Bench;
+namespace OtelPower.Testing;
 
 /// <summary>
 /// Writes a procfs and sysfs tree that the agent can read like a real host: RAPL zones, /proc/stat and
-/// /proc/PID/stat files. The bench command measures against it; end-to-end tests advance it between
-/// samples. A step of several files becomes visible at once: <see cref="BeginStep"/> copies the tree to a
-/// new generation directory, the writes go there, and <see cref="CommitStep"/> swaps the <c>current</c>
+/// /proc/PID/stat files. bench/OtelPower.Bench measures against it; end-to-end tests advance it between
+/// samples. It lives here, not in the agent, so the shipped binary carries no test scaffolding. A step of
+/// several files becomes visible at once: <see cref="BeginStep"/> copies the tree to a new generation directory, the writes go there, and <see cref="CommitStep"/> swaps the <c>current</c>
 /// symbolic link in one rename, so a sample never sees half a step.
 /// </summary>
-internal sealed partial class SyntheticHostTree
+public sealed partial class SyntheticHostTree
 {
     public const ulong PackageRangeMicrojoules = 262_143_328_850;
 

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Runs the published Native AOT agent and Debian's prometheus-process-exporter side by side on the same
+# synthetic /proc trees (1,000 processes at a 0.2 s interval, 10,000 at 1 s), plus a C loop that only opens,
+# reads and closes every PID/stat, and prints peak RSS and CPU per sample for each, as ratios.
+#
+#   bench/compare.sh                 # publish, build, measure (about 5 minutes of publishing the first time)
+#   AGENT=/path/to/otelpower SECONDS_PER_RUN=60 bench/compare.sh
+#
+# The agent runs with json (to a file), otlp (http/protobuf to a local sink that answers 200, exporting
+# every second) and prometheus (scraped once a second) on. The process exporter is scraped once per
+# interval, so its "per sample" is per scrape, which is when it reads /proc. CPU is utime + stime from
+# /proc/PID/stat over the measured window, after a warm-up; peak RSS is VmHWM at the end.
+# Needs: dotnet, gcc, curl, python3, prometheus-process-exporter (apt-get install prometheus-process-exporter).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=${SECONDS_PER_RUN:-30}
+warmup=${WARMUP_SECONDS:-3}
+work=$(mktemp -d "${TMPDIR:-/tmp}/otelpower-compare-XXXXXX")
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+log() { printf '[compare] %s\n' "$*" >&2; }
+need() { command -v "$1" >/dev/null 2>&1 || { log "$1 is missing: $2"; exit 1; }; }
+need dotnet "the .NET 10 SDK"
+need gcc "apt-get install gcc"
+need curl "apt-get install curl"
+need python3 "apt-get install python3"
+need prometheus-process-exporter "apt-get install prometheus-process-exporter"
+
+agent=${AGENT:-}
+if [ -z "$agent" ]; then
+  log "publishing the agent (Native AOT) ..."
+  dotnet publish src/OtelPower.Agent -c Release -o "$work/agent" >"$work/publish.log" 2>&1 || { cat "$work/publish.log"; exit 1; }
+  agent="$work/agent/otelpower"
+fi
+log "building the tree generator and the C read floor ..."
+dotnet build bench/OtelPower.Bench -c Release -o "$work/bench" >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
+gcc -O2 -o "$work/read-floor" bench/read-floor.c
+
+clock_ticks=$(getconf CLK_TCK)
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+cpu_ms() { awk -v hz="$clock_ticks" '{ sub(/.*\) /, ""); print ($12 + $13) * 1000 / hz }' "/proc/$1/stat"; }
+peak_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
+rollup() { awk '/^(Rss|Anonymous|Private_Clean|Shared_Clean):/ { printf "%s%s %d MiB", sep, $1, $2 / 1024; sep = ", " }' "/proc/$1/smaps_rollup"; }
+
+# An OTLP/HTTP sink: answers every POST with 200 and an empty ExportMetricsServiceResponse.
+sink_port=$(free_port)
+python3 - "$sink_port" <<'PY' &
+import http.server, sys
+class Sink(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200); self.send_header("Content-Type", "application/x-protobuf"); self.send_header("Content-Length", "0"); self.end_headers()
+    def log_message(self, *args): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Sink).serve_forever()
+PY
+pids+=($!)
+
+# Scrapes URL every PERIOD seconds until killed; counts scrapes in FILE.
+scrape_loop() {
+  local url=$1 period=$2 count=$3
+  while true; do curl -sf -o /dev/null "$url" && echo >>"$count"; sleep "$period"; done
+}
+
+results=()
+measure() {
+  local processes=$1 interval=$2
+  local tree="$work/tree-$processes"
+  log "writing a tree of $processes processes ..."
+  "$work/bench/OtelPower.Bench" tree --processes "$processes" "$tree" >/dev/null
+  local procfs="$tree/current/proc" sysfs="$tree/current/sys"
+
+  # The agent, all three exporters on.
+  local prom_port; prom_port=$(free_port)
+  local json="$work/agent-$processes.jsonl" scrapes="$work/agent-scrapes-$processes"
+  : >"$json"; : >"$scrapes"
+  OTEL_METRIC_EXPORT_INTERVAL=1000 "$agent" --procfs "$procfs" --sysfs "$sysfs" --cgroupfs "" --container-engines "" \
+    --interval "$interval" --exporter json,otlp,prometheus --output "$json" --prometheus-port "$prom_port" \
+    --otlp-protocol http/protobuf --otlp-endpoint "http://127.0.0.1:$sink_port" 2>"$work/agent-$processes.log" &
+  local agent_pid=$!; pids+=("$agent_pid")
+  sleep "$warmup"
+  scrape_loop "http://127.0.0.1:$prom_port/metrics" 1 "$scrapes" &
+  local agent_scraper=$!; pids+=("$agent_scraper")
+  local lines0 cpu0; lines0=$(wc -l <"$json"); cpu0=$(cpu_ms "$agent_pid")
+  sleep "$seconds"
+  local lines1 cpu1; lines1=$(wc -l <"$json"); cpu1=$(cpu_ms "$agent_pid")
+  local agent_hwm; agent_hwm=$(peak_kib "$agent_pid")
+  local agent_rollup; agent_rollup=$(rollup "$agent_pid")
+  kill "$agent_scraper" "$agent_pid"; wait "$agent_pid" 2>/dev/null || true
+  local agent_samples=$((lines1 - lines0))
+  local agent_cpu; agent_cpu=$(awk -v c="$((${cpu1%.*} - ${cpu0%.*}))" -v n="$agent_samples" 'BEGIN { printf "%.2f", n ? c / n : 0 }')
+
+  # prometheus-process-exporter on the same tree, scraped once per interval.
+  local pe_port; pe_port=$(free_port)
+  local pe_scrapes="$work/pe-scrapes-$processes"; : >"$pe_scrapes"
+  prometheus-process-exporter -procfs "$procfs" -procnames "$(seq -s, -f 'proc%g' 0 49)" -gather-smaps=false -threads=false \
+    -web.listen-address "127.0.0.1:$pe_port" >"$work/pe-$processes.log" 2>&1 &
+  local pe_pid=$!; pids+=("$pe_pid")
+  sleep 1
+  scrape_loop "http://127.0.0.1:$pe_port/metrics" "$interval" "$pe_scrapes" &
+  local pe_scraper=$!; pids+=("$pe_scraper")
+  sleep "$warmup"
+  local s0 pcpu0; s0=$(wc -l <"$pe_scrapes"); pcpu0=$(cpu_ms "$pe_pid")
+  sleep "$seconds"
+  local s1 pcpu1; s1=$(wc -l <"$pe_scrapes"); pcpu1=$(cpu_ms "$pe_pid")
+  local pe_hwm; pe_hwm=$(peak_kib "$pe_pid")
+  local pe_procs; pe_procs=$(curl -sf "http://127.0.0.1:$pe_port/metrics" | awk '/^namedprocess_namegroup_num_procs/ { n += $2 } END { print n + 0 }')
+  kill "$pe_scraper" "$pe_pid"; wait "$pe_pid" 2>/dev/null || true
+  local pe_samples=$((s1 - s0))
+  local pe_cpu; pe_cpu=$(awk -v c="$((${pcpu1%.*} - ${pcpu0%.*}))" -v n="$pe_samples" 'BEGIN { printf "%.2f", n ? c / n : 0 }')
+
+  # The C read floor: the same files, nothing else.
+  local passes=$((processes >= 10000 ? 50 : 500))
+  local floor; floor=$("$work/read-floor" "$procfs" "$passes" | awk '{ print $1 }')
+
+  results+=("$processes|$interval|$agent_samples|$agent_cpu|$((agent_hwm / 1024))|$pe_samples|$pe_cpu|$((pe_hwm / 1024))|$pe_procs|$floor")
+  log "agent smaps_rollup at $processes processes: $agent_rollup"
+  if [ "$agent_samples" -lt $(awk -v s="$seconds" -v i="$interval" 'BEGIN { printf "%d", s / i * 0.9 }') ]; then
+    log "the agent fell behind at $processes processes: $agent_samples samples in $seconds s at a $interval s interval"
+  fi
+}
+
+measure 1000 0.2
+measure 10000 1
+
+printf '\n%s CPUs, %s s per run after %s s warm-up, load average %s\n' "$(nproc)" "$seconds" "$warmup" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '| processes | interval | agent CPU/sample | process-exporter CPU/scrape | C read floor | agent / exporter CPU | agent / C floor | agent peak RSS | exporter peak RSS | agent / exporter RSS |\n'
+printf '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n'
+for row in "${results[@]}"; do
+  IFS='|' read -r n interval a_samples a_cpu a_rss p_samples p_cpu p_rss p_procs floor <<<"$row"
+  awk -v n="$n" -v i="$interval" -v ac="$a_cpu" -v pc="$p_cpu" -v f="$floor" -v ar="$a_rss" -v pr="$p_rss" -v as="$a_samples" -v ps="$p_samples" -v pp="$p_procs" 'BEGIN {
+    printf "| %d | %s s | %.2f ms (%d samples) | %.2f ms (%d scrapes, %d procs seen) | %.2f ms | %.2fx | %.2fx | %d MiB | %d MiB | %.2fx |\n",
+      n, i, ac, as, pc, ps, pp, f, (pc ? ac / pc : 0), (f ? ac / f : 0), ar, pr, (pr ? ar / pr : 0) }'
+done
