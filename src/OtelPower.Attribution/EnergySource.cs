@@ -8,17 +8,22 @@ public enum EnergySource
 
     /// <summary>Estimated from CPU utilisation by a model; not a measurement.</summary>
     Estimate,
+
+    /// <summary>Measured by hwmon CPU power or energy channels where RAPL is absent (Ampere, Grace, X-Gene, amd_energy).</summary>
+    Hwmon,
 }
 
 public static class EnergySourceNames
 {
     public const string Rapl = "rapl";
     public const string Estimate = "estimate";
+    public const string Hwmon = "hwmon";
 
     public static string ToName(this EnergySource source) => source switch
     {
         EnergySource.Rapl => Rapl,
         EnergySource.Estimate => Estimate,
+        EnergySource.Hwmon => Hwmon,
         _ => throw new ArgumentOutOfRangeException(nameof(source), source, null),
     };
 }
