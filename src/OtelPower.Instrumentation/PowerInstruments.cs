@@ -43,7 +43,9 @@ internal sealed class PowerInstruments : IDisposable
         _meter.CreateObservableGauge(SemanticConventions.HwGpuUtilization, () => View.GpuUtilization, "1", "GPU utilisation reported by the driver, 0 to 1.");
         _meter.CreateObservableGauge(SemanticConventions.HwGpuMemoryUsage, () => View.GpuMemoryUsage, "By", "GPU memory in use.");
         _meter.CreateObservableGauge(SemanticConventions.HwGpuMemoryLimit, () => View.GpuMemoryLimit, "By", "GPU memory in all.");
-        _meter.CreateObservableCounter(SemanticConventions.HwHostEnergy, () => View.HostEnergy, "J", "Host energy being attributed: packages + dram, or the estimate.");
+        _meter.CreateObservableCounter(SemanticConventions.HwHostEnergy, () => View.HostEnergy, "J", "Whole-host energy from the platform meter where there is one, else the CPU pool being attributed: packages + dram, hwmon CPU power, or the estimate.");
+        _meter.CreateObservableCounter(SemanticConventions.PlatformOtherEnergy, () => View.PlatformOtherEnergy, "J", "Platform energy the measured pools (CPU, GPUs) do not explain: disks, NICs, fans, power-supply losses.");
+        _meter.CreateObservableGauge(SemanticConventions.PlatformOtherPower, () => View.PlatformOtherPower, "W", "Average power of the node's other energy over the last interval.");
         _meter.CreateObservableGauge(SemanticConventions.HwHostPower, () => View.HostPower, "W", "Average host power over the last interval.");
         _meter.CreateObservableCounter(SemanticConventions.ProcessEnergy, () => View.ProcessEnergy, "J", "Host energy attributed to a process (or folded group of processes) by CPU time.");
         _meter.CreateObservableGauge(SemanticConventions.ProcessPower, () => View.ProcessPower, "W", "Average power attributed to a process over the last interval.");

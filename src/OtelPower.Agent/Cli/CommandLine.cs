@@ -37,6 +37,10 @@ internal sealed class CommandLine
         new("--pod-label", "PodLabels", OptionValueKind.List, "KEY", "copy this pod label to attributes (repeatable)"),
         new("--container-engines", "ContainerEngines", OptionValueKind.OptionalPath, "SOCKETS", "Docker/Podman API sockets for container names (default docker.sock, podman.sock; \"\" for none)"),
         new("--include-cmdline", "IncludeCmdline", OptionValueKind.Flag, "", "read and export command lines (off: they often hold secrets)"),
+        new("--redfish-url", "RedfishUrl", OptionValueKind.Text, "URL", "BMC Redfish service for whole-node power (default: the ACPI power meter, if any)"),
+        new("--redfish-credentials", "RedfishCredentials", OptionValueKind.Path, "FILE", "file with user:password for Redfish (default: OTELPOWER_REDFISH_USER/_PASSWORD)"),
+        new("--redfish-ca", "RedfishCa", OptionValueKind.Path, "FILE", "PEM CA certificate the BMC's certificate must chain to"),
+        new("--redfish-interval", "RedfishInterval", OptionValueKind.Number, "SECONDS", "time between Redfish polls (default 5)"),
         new("--nvml-library", "NvmlLibrary", OptionValueKind.OptionalPath, "PATH", "NVIDIA NVML library for GPU energy (default libnvidia-ml.so.1; \"\" for none)"),
     ];
 
