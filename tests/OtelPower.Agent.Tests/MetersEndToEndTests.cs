@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using OtelPower.Agent.Bench;
 using OtelPower.Agent.Tests.Prometheus;
+using OtelPower.Deployment.Tests;
 
 namespace OtelPower.Agent.Tests;
 
@@ -74,6 +75,12 @@ public sealed class MetersEndToEndTests : IDisposable
         Assert.True(hostSeries.Value >= platformEnergy - 1e-6);
         Assert.Single(await prometheus.QueryAsync("otelpower_platform_other_power_watts"));
         Assert.Single(await prometheus.QueryAsync("hw_energy_joules_total{hw_type=\"platform\"}"));
+        foreach (var query in DashboardQueries.Load().Where(q => q.PanelTitle == "Node power: CPU, GPU and the rest of the node" && !q.Expression.Contains("gpu", StringComparison.Ordinal)))
+        {
+            var promql = DashboardQueries.ForPrometheus(query.Expression, TimeSpan.FromMinutes(5), TimeSpan.FromSeconds(10));
+            Assert.True((await prometheus.QueryAsync(promql)).Count > 0, $"dashboard query {query.RefId} returned nothing: {promql}");
+        }
+
         Assert.Contains("Whole-node power from the ACPI power meter", agent.StandardError, StringComparison.Ordinal);
     }
 

@@ -14,6 +14,7 @@ public sealed partial class DashboardTests
         "otelpower_idle_energy_joules_total", "otelpower_idle_power_watts",
         "otelpower_container_energy_joules_total", "otelpower_container_power_watts",
         "otelpower_pod_energy_joules_total", "otelpower_pod_power_watts",
+        "otelpower_platform_other_energy_joules_total", "otelpower_platform_other_power_watts",
     };
 
     private static readonly IReadOnlyList<DashboardQuery> Queries = DashboardQueries.Load();
@@ -189,6 +190,16 @@ public sealed partial class DashboardTests
         // The idle share is the CPU pool's: GPU idle is not inside hw.host.power.
         Assert.All(Queries.Where(q => q.Expression.Contains("/ sum", StringComparison.Ordinal) && q.Expression.Contains("otelpower_idle_power_watts", StringComparison.Ordinal)),
             q => Assert.Contains("otelpower_idle_power_watts{hw_type=\"cpu\",", q.Expression, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Node_power_splits_into_cpu_gpu_and_the_platforms_other()
+    {
+        var split = Queries.Where(q => q.PanelTitle == "Node power: CPU, GPU and the rest of the node").ToList();
+        Assert.Equal(3, split.Count);
+        Assert.Contains(split, q => q.Expression.Contains("hw_type=\"cpu\"", StringComparison.Ordinal));
+        Assert.Contains(split, q => q.Expression.Contains("hw_power_watts{hw_type=\"gpu\"", StringComparison.Ordinal));
+        Assert.Contains(split, q => q.Expression.Contains("otelpower_platform_other_power_watts", StringComparison.Ordinal));
     }
 
     [Fact]
