@@ -21,7 +21,7 @@ internal sealed class CommandLine
     public static readonly IReadOnlyList<CommandLineOption> Options =
     [
         new("--procfs", "Procfs", OptionValueKind.Path, "PATH", "procfs root to read CPU time from (default /proc)"),
-        new("--sysfs", "Sysfs", OptionValueKind.Path, "PATH", "sysfs root to read powercap RAPL from (default /sys)"),
+        new("--sysfs", "Sysfs", OptionValueKind.Path, "PATH", "sysfs root to read powercap RAPL and hwmon from (default /sys)"),
         new("--cgroupfs", "Cgroupfs", OptionValueKind.OptionalPath, "PATH", "cgroup root to measure containers under (default /sys/fs/cgroup; \"\" for none)"),
         new("--interval", "Interval", OptionValueKind.Number, "SECONDS", "time between samples, fractions allowed (default 1)"),
         new("--exporter", "Exporter", OptionValueKind.List, "LIST", "console, json, otlp, prometheus; comma-separated or repeated (default console)"),
