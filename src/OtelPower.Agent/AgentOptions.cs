@@ -1,5 +1,6 @@
 using System.Globalization;
 using OtelPower.Sensors;
+using OtelPower.Sensors.Redfish;
 
 namespace OtelPower.Agent;
 
@@ -199,9 +200,16 @@ public sealed class AgentOptions
             errors.Add("--redfish-url must not carry credentials; use --redfish-credentials FILE or OTELPOWER_REDFISH_USER/PASSWORD.");
         }
 
-        if (!string.IsNullOrEmpty(RedfishCredentials) && !File.Exists(RedfishCredentials))
+        if (!string.IsNullOrEmpty(RedfishCredentials))
         {
-            errors.Add($"--redfish-credentials: no file {RedfishCredentials}.");
+            try
+            {
+                RedfishOptions.ReadCredentials(RedfishCredentials);
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or InvalidDataException)
+            {
+                errors.Add($"--redfish-credentials: {exception.Message}");
+            }
         }
 
         if (!string.IsNullOrEmpty(RedfishCa) && !File.Exists(RedfishCa))
