@@ -67,7 +67,8 @@ public sealed class MetersEndToEndTests : IDisposable
         // OpenTelemetry: hw.host.* is the whole node, and the rest of the node has its own series.
         var lastTime = DateTimeOffset.Parse(line.GetProperty("timestamp").GetString()!, CultureInfo.InvariantCulture).ToUnixTimeMilliseconds() / 1000.0;
         await prometheus.WaitForAsync(
-            async () => (await prometheus.SamplesAsync("otelpower_platform_other_energy_joules_total")) is { Count: > 0 } samples && samples[^1].Time > lastTime + 0.2,
+            async () => (await prometheus.QueryAsync("otelpower_platform_other_energy_joules_total")).Count > 0
+                && (await prometheus.SamplesAsync("otelpower_platform_other_energy_joules_total"))[^1].Time > lastTime + 0.2,
             Wait,
             "a scrape with the platform's other energy");
         var hostSeries = Assert.Single(await prometheus.QueryAsync("hw_host_energy_joules_total"));
