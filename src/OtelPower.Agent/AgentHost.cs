@@ -10,6 +10,8 @@ using OtelPower.Agent.Telemetry;
 using OtelPower.Attribution;
 using OtelPower.Sensors;
 using OtelPower.Sensors.Gpu;
+using OtelPower.Sensors.Hwmon;
+using OtelPower.Sensors.Redfish;
 
 namespace OtelPower.Agent;
 
@@ -99,10 +101,44 @@ internal static class AgentHost
         return builder;
     }
 
-    /// <summary>GPU readers that could open; a host without the driver gets none (the reader logs one line).</summary>
+    /// <summary>
+    /// Pool readers that could open: NVIDIA GPUs (NVML), AMD and Intel GPUs (hwmon + DRM fdinfo), and one
+    /// platform meter (Redfish when --redfish-url is set, else the ACPI power meter). A host without one gets none.
+    /// </summary>
     private static List<IEnergyPoolReader> OpenPoolReaders(AgentOptions options, IServiceProvider services)
     {
         var readers = new List<IEnergyPoolReader>();
+        var time = services.GetRequiredService<TimeProvider>();
+        var loggers = services.GetRequiredService<ILoggerFactory>();
+        if (HwmonGpuReader.Open(options.Sysfs, options.Procfs, time, loggers.CreateLogger<HwmonGpuReader>()) is { } hwmonGpus)
+        {
+            readers.Add(hwmonGpus);
+        }
+
+        if (!string.IsNullOrEmpty(options.RedfishUrl))
+        {
+            var (user, password) = string.IsNullOrEmpty(options.RedfishCredentials)
+                ? (Environment.GetEnvironmentVariable(EnvironmentPrefix + "REDFISH_USER"), Environment.GetEnvironmentVariable(EnvironmentPrefix + "REDFISH_PASSWORD"))
+                : RedfishOptions.ReadCredentials(options.RedfishCredentials);
+            var redfish = new RedfishPlatformReader(
+                new RedfishOptions
+                {
+                    Url = new Uri(options.RedfishUrl),
+                    User = string.IsNullOrEmpty(user) ? null : user,
+                    Password = password,
+                    CaFile = string.IsNullOrEmpty(options.RedfishCa) ? null : options.RedfishCa,
+                    PollInterval = TimeSpan.FromSeconds(options.RedfishInterval),
+                },
+                time,
+                loggers.CreateLogger<RedfishPlatformReader>());
+            redfish.Start();
+            readers.Add(redfish);
+        }
+        else if (AcpiPowerMeterReader.Open(options.Sysfs, time, loggers.CreateLogger<AcpiPowerMeterReader>()) is { } acpi)
+        {
+            readers.Add(acpi);
+        }
+
         if (!string.IsNullOrWhiteSpace(options.NvmlLibrary)
             && NvmlGpuReader.TryOpen(
                 new NvmlOptions { LibraryPath = options.NvmlLibrary },

@@ -1,5 +1,6 @@
 using System.Globalization;
 using OtelPower.Sensors;
+using OtelPower.Sensors.Redfish;
 
 namespace OtelPower.Agent;
 
@@ -34,6 +35,18 @@ public sealed class AgentOptions
 
     /// <summary>The NVML library GPUs are read through (a soname or a path); empty turns GPUs off.</summary>
     public string NvmlLibrary { get; set; } = "libnvidia-ml.so.1";
+
+    /// <summary>A BMC's Redfish service for whole-node power (<c>https://bmc</c>); unset: the ACPI power meter, if any.</summary>
+    public string? RedfishUrl { get; set; }
+
+    /// <summary>A file holding <c>user:password</c> for Redfish; unset: OTELPOWER_REDFISH_USER / OTELPOWER_REDFISH_PASSWORD.</summary>
+    public string? RedfishCredentials { get; set; }
+
+    /// <summary>A PEM CA certificate the BMC's certificate must chain to (BMCs usually self-sign).</summary>
+    public string? RedfishCa { get; set; }
+
+    /// <summary>Seconds between Redfish polls.</summary>
+    public double RedfishInterval { get; set; } = 5;
 
     /// <summary>Name containers from the Kubernetes API (on automatically inside a pod).</summary>
     public bool Kubernetes { get; set; }
@@ -197,6 +210,39 @@ public sealed class AgentOptions
         if (string.IsNullOrWhiteSpace(Sysfs))
         {
             errors.Add("--sysfs must name a directory.");
+        }
+
+        if (!string.IsNullOrEmpty(RedfishUrl)
+            && (!Uri.TryCreate(RedfishUrl, UriKind.Absolute, out var redfish) || redfish.Scheme is not ("http" or "https")))
+        {
+            errors.Add($"--redfish-url must be an absolute https:// (or http://) URL, not '{RedfishUrl}'.");
+        }
+
+        if (!string.IsNullOrEmpty(RedfishUrl) && Uri.TryCreate(RedfishUrl, UriKind.Absolute, out var withUser) && withUser.UserInfo.Length > 0)
+        {
+            errors.Add("--redfish-url must not carry credentials; use --redfish-credentials FILE or OTELPOWER_REDFISH_USER/PASSWORD.");
+        }
+
+        if (!string.IsNullOrEmpty(RedfishCredentials))
+        {
+            try
+            {
+                RedfishOptions.ReadCredentials(RedfishCredentials);
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or InvalidDataException)
+            {
+                errors.Add($"--redfish-credentials: {exception.Message}");
+            }
+        }
+
+        if (!string.IsNullOrEmpty(RedfishCa) && !File.Exists(RedfishCa))
+        {
+            errors.Add($"--redfish-ca: no file {RedfishCa}.");
+        }
+
+        if (!double.IsFinite(RedfishInterval) || RedfishInterval < 0.1 || RedfishInterval > 3600)
+        {
+            errors.Add($"--redfish-interval must be a number of seconds from 0.1 to 3600, not {RedfishInterval.ToString(CultureInfo.InvariantCulture)}.");
         }
 
         if (Estimator.MinWattsPerCpu < 0 || Estimator.MaxWattsPerCpu < Estimator.MinWattsPerCpu)

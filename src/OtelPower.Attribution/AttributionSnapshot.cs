@@ -26,8 +26,10 @@ public sealed class AttributionSnapshot
         ImmutableDictionary<string, ContainerMetadata>? containerMetadata = null,
         ImmutableArray<PoolEnergy> pools = default,
         EnergyTally gpuIdle = default,
-        EnergyTally gpuUnattributedWorkload = default)
+        EnergyTally gpuUnattributedWorkload = default,
+        EnergyTally? platformOther = null)
     {
+        PlatformOther = platformOther;
         Pools = pools.IsDefault ? [] : pools;
         GpuIdle = gpuIdle;
         GpuUnattributedWorkload = gpuUnattributedWorkload;
@@ -99,6 +101,12 @@ public sealed class AttributionSnapshot
 
     /// <summary>GPU energy outside workloads and outside live host processes.</summary>
     public EnergyTally GpuUnattributedWorkload { get; }
+
+    /// <summary>The whole-node meter's pool (ACPI power meter, Redfish), when the host has one.</summary>
+    public PoolEnergy? Platform => Pools.Any(p => PlatformPool.IsPlatform(p.Device)) ? Pools.First(p => PlatformPool.IsPlatform(p.Device)) : null;
+
+    /// <summary>The node's other energy, platform - CPU - GPUs per interval (never below 0); null without a platform meter.</summary>
+    public EnergyTally? PlatformOther { get; }
 
     /// <summary>Whether the host has GPU pools (consumers then carry GPU figures too).</summary>
     public bool HasGpus => Pools.Any(p => p.IsGpu);

@@ -51,7 +51,8 @@ public sealed class EnergyLedger
             sample.ContainerMetadata,
             AccumulatePools(_latest, interval, duration),
             Accumulate(_latest?.GpuIdle, interval.GpuIdleEnergy, duration),
-            Accumulate(_latest?.GpuUnattributedWorkload, interval.GpuUnattributedWorkloadEnergy, duration));
+            Accumulate(_latest?.GpuUnattributedWorkload, interval.GpuUnattributedWorkloadEnergy, duration),
+            PlatformPool.OtherEnergy(interval) is { } other ? Accumulate(_latest?.PlatformOther, other, duration) : null);
 
         _previous = sample;
         _latest = snapshot;

@@ -50,6 +50,8 @@ internal sealed class PowerInstruments : IDisposable
         _meter.CreateObservableGauge(SemanticConventions.HwGpuMemoryUsage, () => View.GpuMemoryUsage, "By", "GPU memory in use.");
         _meter.CreateObservableGauge(SemanticConventions.HwGpuMemoryLimit, () => View.GpuMemoryLimit, "By", "GPU memory in all.");
         _meter.CreateObservableCounter(SemanticConventions.HwHostEnergy, () => Collect(EnergyCounter.Host).HostEnergy, "J", "Host energy being attributed: packages + dram, or the estimate.");
+        _meter.CreateObservableCounter(SemanticConventions.PlatformOtherEnergy, () => Collect(EnergyCounter.PlatformOther).PlatformOtherEnergy, "J", "Platform energy the measured pools (CPU, GPUs) do not explain: disks, NICs, fans, power-supply losses.");
+        _meter.CreateObservableGauge(SemanticConventions.PlatformOtherPower, () => View.PlatformOtherPower, "W", "Average power of the node's other energy over the last interval.");
         _meter.CreateObservableGauge(SemanticConventions.HwHostPower, () => View.HostPower, "W", "Average host power over the last interval.");
         _meter.CreateObservableCounter(SemanticConventions.ProcessEnergy, () => Collect(EnergyCounter.Process).ProcessEnergy, "J", "Host energy attributed to a process (or folded group of processes) by CPU time.");
         _meter.CreateObservableGauge(SemanticConventions.ProcessPower, () => View.ProcessPower, "W", "Average power attributed to a process over the last interval.");

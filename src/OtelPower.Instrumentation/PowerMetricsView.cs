@@ -39,6 +39,10 @@ internal sealed class PowerMetricsView
 
     public Measurement<double>[] VmPower { get; private init; } = [];
 
+    public Measurement<double>[] PlatformOtherEnergy { get; private init; } = [];
+
+    public Measurement<double>[] PlatformOtherPower { get; private init; } = [];
+
     public Measurement<double>[] GpuUtilization { get; private init; } = [];
 
     public Measurement<double>[] GpuMemoryUsage { get; private init; } = [];
@@ -80,6 +84,8 @@ internal sealed class PowerMetricsView
             PodPower = PodPower,
             VmEnergy = Pick(EnergyCounter.Vm, VmEnergy, current.VmEnergy),
             VmPower = VmPower,
+            PlatformOtherEnergy = Pick(EnergyCounter.PlatformOther, PlatformOtherEnergy, current.PlatformOtherEnergy),
+            PlatformOtherPower = PlatformOtherPower,
             GpuUtilization = GpuUtilization,
             GpuMemoryUsage = GpuMemoryUsage,
             GpuMemoryLimit = GpuMemoryLimit,
@@ -153,12 +159,27 @@ internal sealed class PowerMetricsView
         }
 
         KeyValuePair<string, object?>[] sourceOnly = [source];
+
+        // With a whole-node meter, hw.host.* is what the semantic conventions mean: the whole host (issue 14).
+        var host = snapshot.Host;
+        Measurement<double>[] otherEnergy = [], otherPower = [];
+        if (snapshot.Platform is { } platform)
+        {
+            host = platform.Energy;
+            sourceOnly = [new(SemanticConventions.Source, platform.Device.Name)];
+            var other = snapshot.PlatformOther ?? default;
+            otherEnergy = [new(other.Total.Joules, sourceOnly)];
+            otherPower = [new(other.Power.Watts, sourceOnly)];
+        }
+
         return new PowerMetricsView
         {
             ZoneEnergy = [.. zoneEnergy],
             ZonePower = [.. zonePower],
-            HostEnergy = [new(snapshot.Host.Total.Joules, sourceOnly)],
-            HostPower = [new(snapshot.Host.Power.Watts, sourceOnly)],
+            HostEnergy = [new(host.Total.Joules, sourceOnly)],
+            HostPower = [new(host.Power.Watts, sourceOnly)],
+            PlatformOtherEnergy = otherEnergy,
+            PlatformOtherPower = otherPower,
             ProcessEnergy = [.. cpu.ProcessEnergy],
             ProcessPower = [.. cpu.ProcessPower],
             IdleEnergy = [.. cpu.IdleEnergy],
@@ -176,8 +197,13 @@ internal sealed class PowerMetricsView
     }
 
     /// <summary>The GPUs' <c>otelpower.source</c>: <c>nvml</c> when every GPU has its own counter, <c>nvml-power</c> when any is integrated from power.</summary>
-    private static string GpuSource(AttributionSnapshot snapshot) =>
-        snapshot.Pools.Any(p => p.IsGpu && p.Reading.Source == PoolEnergySource.Power) ? "nvml-power" : "nvml";
+    /// <remarks>AMD and Intel GPUs read from hwmon say <c>hwmon</c> (<c>hwmon-power</c> when integrated), on a host without NVIDIA ones.</remarks>
+    private static string GpuSource(AttributionSnapshot snapshot)
+    {
+        var gpus = snapshot.Pools.Where(p => p.IsGpu).ToList();
+        var prefix = gpus.Any(p => p.Device.Vendor == "nvidia") ? "nvml" : "hwmon";
+        return gpus.Any(p => p.Reading.Source == PoolEnergySource.Power) ? prefix + "-power" : prefix;
+    }
 
     private static void AddConsumers(
         ConsumerMeasurements into,
@@ -432,4 +458,5 @@ internal enum EnergyCounter
     Container,
     Pod,
     Vm,
+    PlatformOther,
 }

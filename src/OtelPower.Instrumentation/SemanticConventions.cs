@@ -22,6 +22,8 @@ public static class SemanticConventions
     public const string HwGpuUtilization = "hw.gpu.utilization";
     public const string HwGpuMemoryUsage = "hw.gpu.memory.usage";
     public const string HwGpuMemoryLimit = "hw.gpu.memory.limit";
+    public const string PlatformOtherEnergy = "otelpower.platform.other.energy";
+    public const string PlatformOtherPower = "otelpower.platform.other.power";
 
     public const string HwId = "hw.id";
     public const string HwName = "hw.name";
@@ -35,6 +37,9 @@ public static class SemanticConventions
 
     /// <summary>The <c>hw.type</c> of consumer series that carry GPU joules, and of GPU devices.</summary>
     public const string GpuPool = "gpu";
+
+    /// <summary>The <c>hw.type</c> of the whole-node meter (ACPI power meter, Redfish).</summary>
+    public const string PlatformPool = "platform";
     public const string Source = "otelpower.source";
     public const string ProcessPid = "process.pid";
     public const string ProcessExecutableName = "process.executable.name";
@@ -61,6 +66,7 @@ public static class SemanticConventions
     [
         HwEnergy, HwPower, HwHostEnergy, HwHostPower, ProcessEnergy, ProcessPower, IdleEnergy, IdlePower,
         ContainerEnergy, ContainerPower, PodEnergy, PodPower, VmEnergy, VmPower, HwGpuUtilization, HwGpuMemoryUsage, HwGpuMemoryLimit,
+        PlatformOtherEnergy, PlatformOtherPower,
     ];
 
     /// <summary>Instruments whose series are per consumer: one set per pool type (cpu, gpu), each planned within the limit.</summary>

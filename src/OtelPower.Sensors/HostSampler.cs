@@ -4,6 +4,7 @@ using OtelPower.Attribution;
 using OtelPower.Attribution.Pools;
 using OtelPower.Sensors.Cgroups;
 using OtelPower.Sensors.Estimation;
+using OtelPower.Sensors.Hwmon;
 using OtelPower.Sensors.Powercap;
 using OtelPower.Sensors.Procfs;
 using OtelPower.Sensors.Vms;
@@ -24,10 +25,14 @@ public sealed partial class HostSampler
     private readonly ImmutableArray<DiscoveredZone> _zones;
     private readonly HashSet<string> _failingZones = new(StringComparer.Ordinal);
     private readonly UtilisationEstimator? _estimator;
+    private readonly HwmonCpuMeter? _hwmonCpu;
     private readonly CgroupCpuReader? _cgroups;
     private readonly long _startTimestamp;
     private readonly IReadOnlyList<IEnergyPoolReader> _poolReaders;
     private readonly bool _isHypervisorTree;
+
+    private const string EstimatorFallback = "Falling back to the CPU-utilisation estimator: every figure is labelled source=estimate.";
+    private const string HwmonFallback = "Reading CPU power from hwmon instead (source=hwmon).";
 
     public HostSampler(SensorOptions options, TimeProvider timeProvider, ILogger<HostSampler> logger, IReadOnlyList<IEnergyPoolReader>? poolReaders = null)
     {
@@ -41,11 +46,23 @@ public sealed partial class HostSampler
         ValidateProcfs();
 
         var powercap = string.IsNullOrEmpty(options.PowercapPath) ? PowercapReader.Discover(options.SysfsRoot) : PowercapReader.DiscoverAt(options.PowercapPath);
-        _zones = ChooseZones(powercap);
+        var hasHwmonCpu = HwmonDiscovery.Discover(options.SysfsRoot).Any(c => c.Role == HwmonRole.Cpu);
+        _zones = ChooseZones(powercap, hasHwmonCpu ? HwmonFallback : EstimatorFallback);
         _isHypervisorTree = powercap.IsHypervisorTree;
         if (_zones.IsEmpty)
         {
-            _estimator = new UtilisationEstimator(options.Estimator);
+            // Without RAPL, CPU power channels in hwmon (Ampere, Grace, X-Gene, amd_energy) are a measurement;
+            // only a host without either is estimated.
+            _hwmonCpu = hasHwmonCpu ? HwmonCpuMeter.Open(options.SysfsRoot, timeProvider, logger) : null;
+            if (_hwmonCpu is null)
+            {
+                if (hasHwmonCpu)
+                {
+                    LogEstimating(_logger);
+                }
+
+                _estimator = new UtilisationEstimator(options.Estimator);
+            }
         }
 
         if (!string.IsNullOrEmpty(options.CgroupfsRoot))
@@ -65,7 +82,11 @@ public sealed partial class HostSampler
         _startTimestamp = timeProvider.GetTimestamp();
     }
 
-    public EnergySource Source => _estimator is not null ? EnergySource.Estimate : _isHypervisorTree ? EnergySource.Hypervisor : EnergySource.Rapl;
+    public EnergySource Source =>
+        _estimator is not null ? EnergySource.Estimate
+        : _hwmonCpu is not null ? EnergySource.Hwmon
+        : _isHypervisorTree ? EnergySource.Hypervisor
+        : EnergySource.Rapl;
 
     /// <summary>Reads the host now.</summary>
     /// <param name="containerMetadata">Names of containers known at this instant (from the Kubernetes API), if any.</param>
@@ -76,7 +97,7 @@ public sealed partial class HostSampler
         var (cpu, cpuCount) = _procfs.ReadCpu();
         var processes = _procfs.ReadProcesses();
         var workloads = VmReadings.Join(_cgroups?.ReadWorkloads() ?? [], processes, ClockTicks.PerSecond);
-        var zones = _estimator is { } estimator ? [estimator.Read(cpu, cpuCount, monotonic)] : ReadZones();
+        var zones = _estimator is { } estimator ? [estimator.Read(cpu, cpuCount, monotonic)] : _hwmonCpu is { } hwmon ? hwmon.Read() : ReadZones();
         return new HostSample(timestamp, monotonic, Source, zones, cpu, cpuCount, processes, ClockTicks.PerSecond, workloads, containerMetadata, ReadPools());
     }
 
@@ -142,11 +163,11 @@ public sealed partial class HostSampler
     }
 
     /// <summary>RAPL when every package zone reads; unreadable non-package zones are dropped with a warning.</summary>
-    private ImmutableArray<DiscoveredZone> ChooseZones(PowercapReader powercap)
+    private ImmutableArray<DiscoveredZone> ChooseZones(PowercapReader powercap, string fallback)
     {
         if (powercap.Zones.IsEmpty)
         {
-            LogNoRapl(_logger, powercap.PowercapDirectory);
+            LogNoRapl(_logger, powercap.PowercapDirectory, fallback);
             return [];
         }
 
@@ -163,11 +184,11 @@ public sealed partial class HostSampler
             {
                 if (error == ZoneReadError.PermissionDenied)
                 {
-                    LogRaplPermissionDenied(_logger, zone.EnergyFile);
+                    LogRaplPermissionDenied(_logger, zone.EnergyFile, fallback);
                 }
                 else
                 {
-                    LogRaplUnreadable(_logger, zone.EnergyFile, error.ToString());
+                    LogRaplUnreadable(_logger, zone.EnergyFile, error.ToString(), fallback);
                 }
 
                 return [];
@@ -178,7 +199,7 @@ public sealed partial class HostSampler
 
         if (!usable.Any(z => z.Zone.Kind == EnergyZoneKind.Package))
         {
-            LogNoRapl(_logger, powercap.PowercapDirectory);
+            LogNoRapl(_logger, powercap.PowercapDirectory, fallback);
             return [];
         }
 
@@ -191,14 +212,17 @@ public sealed partial class HostSampler
         return usable.ToImmutable();
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "No RAPL zones under {Directory} (a VM, a cloud instance, ARM, or a container with /sys masked). Falling back to the CPU-utilisation estimator: every figure is labelled source=estimate.")]
-    private static partial void LogNoRapl(ILogger logger, string directory);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No RAPL zones under {Directory} (a VM, a cloud instance, ARM, or a container with /sys masked). {Fallback}")]
+    private static partial void LogNoRapl(ILogger logger, string directory, string fallback);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot read {File}: permission denied (RAPL counters are root-only since CVE-2020-8694). Run the agent as root, or grant read access to energy_uj. Falling back to the CPU-utilisation estimator: every figure is labelled source=estimate.")]
-    private static partial void LogRaplPermissionDenied(ILogger logger, string file);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot read {File}: permission denied (RAPL counters are root-only since CVE-2020-8694). Run the agent as root, or grant read access to energy_uj. {Fallback}")]
+    private static partial void LogRaplPermissionDenied(ILogger logger, string file, string fallback);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot read {File} ({Error}). Falling back to the CPU-utilisation estimator: every figure is labelled source=estimate.")]
-    private static partial void LogRaplUnreadable(ILogger logger, string file, string error);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot read {File} ({Error}). {Fallback}")]
+    private static partial void LogRaplUnreadable(ILogger logger, string file, string error, string fallback);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The hwmon CPU channels cannot be read: falling back to the CPU-utilisation estimator; every figure is labelled source=estimate.")]
+    private static partial void LogEstimating(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Leaving out the RAPL zone {File} ({Error}); the packages are read.")]
     private static partial void LogZoneDropped(ILogger logger, string file, string error);

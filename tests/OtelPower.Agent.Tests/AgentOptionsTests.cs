@@ -38,4 +38,29 @@ public sealed class AgentOptionsTests
     [Fact]
     public void Estimator_coefficients_are_checked() =>
         Assert.NotEmpty(new AgentOptions { Estimator = { MinWattsPerCpu = 5, MaxWattsPerCpu = 1 } }.Validate());
+
+    [Theory]
+    [InlineData("bmc.example")]
+    [InlineData("ftp://bmc.example")]
+    [InlineData("https://root:calvin@bmc.example")]
+    public void Redfish_url_must_be_http_without_credentials(string url) =>
+        Assert.Contains(new AgentOptions { RedfishUrl = url }.Validate(), e => e.StartsWith("--redfish-url", StringComparison.Ordinal));
+
+    [Fact]
+    public void Redfish_credentials_file_must_hold_user_and_password()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, "no-password\n");
+            Assert.Contains(new AgentOptions { RedfishUrl = "https://bmc", RedfishCredentials = file }.Validate(), e => e.StartsWith("--redfish-credentials", StringComparison.Ordinal));
+            File.WriteAllText(file, "monitor:secret\n");
+            Assert.Empty(new AgentOptions { RedfishUrl = "https://bmc", RedfishCredentials = file }.Validate());
+            Assert.Contains(new AgentOptions { RedfishCredentials = file + ".missing" }.Validate(), e => e.StartsWith("--redfish-credentials", StringComparison.Ordinal));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
 }

@@ -75,6 +75,13 @@ internal sealed class SampleBuilder
         return this;
     }
 
+    /// <summary>A whole-node meter's pool (no per-process usage): its cumulative counter.</summary>
+    public SampleBuilder Platform(ulong microjoules)
+    {
+        _pools.Add(new EnergyPoolReading(new PoolDevice(PlatformPool.Id, PlatformPool.Type, 0, "acpi_power_meter", "unknown", null), PoolEnergySource.Power, microjoules, 0, 1, []));
+        return this;
+    }
+
     public static ContainerIdentity ContainerOf(string id, string? podUid = null) => new(id, "containerd", podUid, podUid is null ? null : "burstable", "/kubepods/" + id);
 
     public HostSample Build(EnergySource source = EnergySource.Rapl)

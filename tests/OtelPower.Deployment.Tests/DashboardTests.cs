@@ -15,6 +15,7 @@ public sealed partial class DashboardTests
         "otelpower_container_energy_joules_total", "otelpower_container_power_watts",
         "otelpower_pod_energy_joules_total", "otelpower_pod_power_watts",
         "otelpower_vm_energy_joules_total", "otelpower_vm_power_watts",
+        "otelpower_platform_other_energy_joules_total", "otelpower_platform_other_power_watts",
     };
 
     private static readonly IReadOnlyList<DashboardQuery> Queries = DashboardQueries.Load();
@@ -211,6 +212,16 @@ public sealed partial class DashboardTests
         var vm = Queries.Where(q => q.Expression.Contains("otelpower_vm_", StringComparison.Ordinal)).ToList();
         Assert.Contains(vm, q => q.PanelType == "timeseries" && q.Expression == "topk(10, sum by (host_name, otelpower_vm_name) (otelpower_vm_power_watts{hw_type=\"cpu\", host_name=~\"$node\"}))");
         Assert.Contains(vm, q => q.Instant && q.Expression.StartsWith("topk(10, sum by (host_name, otelpower_vm_name) (increase(otelpower_vm_energy_joules_total{hw_type=\"cpu\",", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Node_power_splits_into_cpu_gpu_and_the_platforms_other()
+    {
+        var split = Queries.Where(q => q.PanelTitle == "Node power: CPU, GPU and the rest of the node").ToList();
+        Assert.Equal(3, split.Count);
+        Assert.Contains(split, q => q.Expression.Contains("hw_type=\"cpu\"", StringComparison.Ordinal));
+        Assert.Contains(split, q => q.Expression.Contains("hw_power_watts{hw_type=\"gpu\"", StringComparison.Ordinal));
+        Assert.Contains(split, q => q.Expression.Contains("otelpower_platform_other_power_watts", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -19,6 +19,9 @@ internal sealed class FixtureCopy : IDisposable
 
     public string Path_(params string[] parts) => Path.Combine([Root, .. parts]);
 
+    /// <summary>Copies another fixture tree over this one (a host's /proc with a chip's /sys/class/hwmon).</summary>
+    public void Overlay(string fixtureName) => Copy(new DirectoryInfo(Path.Combine(FixturesDirectory, fixtureName)), Root);
+
     public void Write(string relativePath, string contents) => File.WriteAllText(Path.Combine(Root, relativePath), contents);
 
     public void Dispose()

@@ -125,6 +125,25 @@ public sealed partial class SyntheticHostTree
         WriteAtomically(Path.Combine(directory, "cpu.stat"), string.Create(CultureInfo.InvariantCulture, $"usage_usec {usageMicroseconds}\nuser_usec {usageMicroseconds}\nsystem_usec 0\n"));
     }
 
+    /// <summary>Writes any file of the tree, <paramref name="relativePath"/> under the root that holds proc, sys and cgroup (an hwmon channel, an fdinfo).</summary>
+    public void WriteFile(string relativePath, string contents)
+    {
+        var path = Path.Combine(_writeRoot, relativePath);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        WriteAtomically(path, contents);
+    }
+
+    /// <summary>Creates a symbolic link in the tree (an hwmon chip's <c>device</c>, a process's <c>fd/N</c>), if it is not there yet.</summary>
+    public void WriteLink(string relativePath, string target)
+    {
+        var path = Path.Combine(_writeRoot, relativePath);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        if (new FileInfo(path).LinkTarget is null)
+        {
+            File.CreateSymbolicLink(path, target);
+        }
+    }
+
     public void RemoveProcess(int pid)
     {
         var directory = Path.Combine(WriteProcfs, pid.ToString(CultureInfo.InvariantCulture));

@@ -21,7 +21,7 @@ internal sealed class CommandLine
     public static readonly IReadOnlyList<CommandLineOption> Options =
     [
         new("--procfs", "Procfs", OptionValueKind.Path, "PATH", "procfs root to read CPU time from (default /proc)"),
-        new("--sysfs", "Sysfs", OptionValueKind.Path, "PATH", "sysfs root to read powercap RAPL from (default /sys)"),
+        new("--sysfs", "Sysfs", OptionValueKind.Path, "PATH", "sysfs root to read powercap RAPL and hwmon from (default /sys)"),
         new("--powercap", "Powercap", OptionValueKind.Path, "PATH", "powercap tree to read instead of <sysfs>/class/powercap (in a VM: the hypervisor's tree)"),
         new("--cgroupfs", "Cgroupfs", OptionValueKind.OptionalPath, "PATH", "cgroup root to measure containers under (default /sys/fs/cgroup; \"\" for none)"),
         new("--interval", "Interval", OptionValueKind.Number, "SECONDS", "time between samples, fractions allowed (default 1)"),
@@ -41,6 +41,10 @@ internal sealed class CommandLine
         new("--carbon-intensity-file", "CarbonIntensityFile", OptionValueKind.Path, "FILE", "read the carbon intensity (one number, gCO2e/kWh) from FILE every 30 s"),
         new("--include-cmdline", "IncludeCmdline", OptionValueKind.Flag, "", "read and export command lines (off: they often hold secrets)"),
         new("--vm-powercap", "VmPowercap", OptionValueKind.Path, "DIR", "on a hypervisor, write DIR/VM/intel-rapl:0 per VM for guests to read (default off)"),
+        new("--redfish-url", "RedfishUrl", OptionValueKind.Text, "URL", "BMC Redfish service for whole-node power (default: the ACPI power meter, if any)"),
+        new("--redfish-credentials", "RedfishCredentials", OptionValueKind.Path, "FILE", "file with user:password for Redfish (default: OTELPOWER_REDFISH_USER/_PASSWORD)"),
+        new("--redfish-ca", "RedfishCa", OptionValueKind.Path, "FILE", "PEM CA certificate the BMC's certificate must chain to"),
+        new("--redfish-interval", "RedfishInterval", OptionValueKind.Number, "SECONDS", "time between Redfish polls (default 5)"),
         new("--nvml-library", "NvmlLibrary", OptionValueKind.OptionalPath, "PATH", "NVIDIA NVML library for GPU energy (default libnvidia-ml.so.1; \"\" for none)"),
     ];
 

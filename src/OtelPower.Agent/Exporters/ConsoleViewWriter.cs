@@ -46,9 +46,18 @@ internal sealed class ConsoleViewWriter : ISnapshotWriter
         {
             EnergySource.Estimate => "ESTIMATE (no readable RAPL: modelled from CPU utilisation, not measured)",
             EnergySource.Hypervisor => "hypervisor (this VM's share, measured on its host)",
+            EnergySource.Hwmon => "hwmon (measured: CPU power channels, no RAPL)",
             _ => "rapl (measured)",
         };
         text.Append(culture, $"OtelPower  {snapshot.Timestamp.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z  interval {snapshot.Interval.TotalSeconds:0.00} s  source: {source}\n");
+        if (snapshot.Platform is { } platform)
+        {
+            // The node split: what the platform meter sees, as CPU + GPUs + the rest of the node.
+            var gpuWatts = snapshot.Pools.Where(p => p.IsGpu).Sum(p => p.Energy.Power.Watts);
+            var other = snapshot.PlatformOther ?? default;
+            text.Append(culture, $"Node  {platform.Energy.Power.Watts,9:0.00} W  {platform.Energy.Total.Joules,12:0.0} J  ({platform.Device.Name}): CPU {snapshot.Host.Power.Watts:0.00} W, GPU {gpuWatts:0.00} W, other {other.Power.Watts:0.00} W\n");
+        }
+
         text.Append(culture, $"Host  {snapshot.Host.Power.Watts,9:0.00} W  {snapshot.Host.Total.Joules,12:0.0} J\n");
         text.Append(culture, $"Idle  {snapshot.Idle.Power.Watts,9:0.00} W  {snapshot.Idle.Total.Joules,12:0.0} J\n");
         foreach (var zone in snapshot.Zones)

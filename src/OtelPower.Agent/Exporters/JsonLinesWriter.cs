@@ -77,6 +77,7 @@ internal sealed class JsonLinesWriter : ISnapshotWriter, IDisposable
 
         json.WriteEndArray();
         WriteTally(json, "idle", snapshot.Idle);
+        WritePlatform(json, snapshot);
         WriteGpus(json, snapshot);
 
         json.WriteStartArray("processes");
@@ -193,6 +194,7 @@ internal sealed class JsonLinesWriter : ISnapshotWriter, IDisposable
             json.WriteString("uuid", pool.Device.Id);
             json.WriteNumber("index", pool.Device.Index);
             json.WriteString("name", pool.Device.Name);
+            json.WriteString("vendor", pool.Device.Vendor);
             WriteIfKnown(json, "model", pool.Device.Model);
             json.WriteString("source", pool.Reading.Source == PoolEnergySource.Counter ? "counter" : "power");
             WriteEnergy(json, pool.Energy);
@@ -202,6 +204,23 @@ internal sealed class JsonLinesWriter : ISnapshotWriter, IDisposable
         }
 
         json.WriteEndArray();
+    }
+
+    /// <summary>The whole-node meter, when the host has one: its energy and the part no measured pool explains.</summary>
+    private static void WritePlatform(Utf8JsonWriter json, AttributionSnapshot snapshot)
+    {
+        if (snapshot.Platform is not { } platform)
+        {
+            return;
+        }
+
+        var other = snapshot.PlatformOther ?? default;
+        json.WriteStartObject("platform");
+        json.WriteString("source", platform.Device.Name);
+        WriteEnergy(json, platform.Energy);
+        json.WriteNumber("other_energy_j", other.Total.Joules);
+        json.WriteNumber("other_power_w", Math.Round(other.Power.Watts, 6));
+        json.WriteEndObject();
     }
 
     private static void WriteGpuEnergy(Utf8JsonWriter json, EnergyTally tally)
