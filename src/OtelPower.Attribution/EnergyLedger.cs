@@ -241,6 +241,9 @@ public sealed class EnergyLedger
             current.ClockTicksPerSecond,
             current.Workloads,
             current.ContainerMetadata,
-            missingPools is null ? current.Pools : [.. current.Pools.AddRange(missingPools).OrderBy(p => p.Device.Id, StringComparer.Ordinal)]);
+            missingPools is null ? current.Pools : [.. current.Pools.AddRange(missingPools).OrderBy(p => p.Device.Id, StringComparer.Ordinal)])
+        {
+            UptimeTicks = current.UptimeTicks,
+        };
     }
 }

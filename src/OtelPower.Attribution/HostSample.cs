@@ -75,6 +75,12 @@ public sealed class HostSample
     /// <summary>Device energy pools (GPUs), each with its own counter and per-process usage, sorted by device id.</summary>
     public ImmutableArray<EnergyPoolReading> Pools { get; }
 
+    /// <summary>
+    /// Time since boot when the sample began, in clock ticks (the clock of a process's start time); 0 when
+    /// unknown. A process that started after the previous sample's uptime is new in this interval.
+    /// </summary>
+    public ulong UptimeTicks { get; init; }
+
     /// <summary>Converts clock ticks to microseconds, the unit every CPU-time share is computed in.</summary>
     public ulong TicksToMicroseconds(ulong ticks) => (ulong)((UInt128)ticks * 1_000_000 / (ulong)ClockTicksPerSecond);
 

@@ -125,7 +125,9 @@ public sealed class IntervalAttribution
         for (var i = 0; i < processTicks.Length; i++)
         {
             // A counter that went backwards cannot happen for one (pid, start); treat it as no time.
-            processTicks[i] = processMatch[i] < 0 ? 0UL : Progress(previous.Processes[processMatch[i]].CpuTicks, current.Processes[i].CpuTicks);
+            processTicks[i] = processMatch[i] >= 0
+                ? Progress(previous.Processes[processMatch[i]].CpuTicks, current.Processes[i].CpuTicks)
+                : StartedAfter(previous, current.Processes[i]) ? current.Processes[i].CpuTicks : 0UL;
             var microseconds = current.TicksToMicroseconds(processTicks[i]);
             allProcesses += microseconds;
             if (current.Processes[i].Process.Workload is null)
@@ -137,7 +139,10 @@ public sealed class IntervalAttribution
         var workloadTime = new ulong[workloadMatch.Length];
         for (var i = 0; i < workloadTime.Length; i++)
         {
-            workloadTime[i] = workloadMatch[i] < 0 ? 0UL : Progress(previous.Workloads[workloadMatch[i]].CpuMicroseconds, current.Workloads[i].CpuMicroseconds);
+            // A container cgroup that appeared since the previous walk holds only this interval's CPU time.
+            workloadTime[i] = workloadMatch[i] >= 0
+                ? Progress(previous.Workloads[workloadMatch[i]].CpuMicroseconds, current.Workloads[i].CpuMicroseconds)
+                : current.Workloads[i].Workload.Kind == WorkloadKind.Container && previous.UptimeTicks > 0 ? current.Workloads[i].CpuMicroseconds : 0UL;
             allWorkloads += workloadTime[i];
         }
 
@@ -226,6 +231,13 @@ public sealed class IntervalAttribution
 
     private static ulong Progress(ulong before, ulong now) => now >= before ? now - before : 0UL;
 
+    /// <summary>
+    /// A process first seen now that started after the previous sample began: all its CPU time is in this
+    /// interval (short-lived batch work would otherwise lose its first, often only, interval).
+    /// </summary>
+    private static bool StartedAfter(HostSample previous, ProcessCpuReading process) =>
+        previous.UptimeTicks > 0 && process.Key.StartTicks >= previous.UptimeTicks;
+
     /// <summary>floor(energy x ticks / denominator) in 128-bit arithmetic, so nothing overflows or rounds up.</summary>
     internal static long Share(long energyMicrojoules, ulong ticks, ulong denominator)
     {
@@ -259,7 +271,7 @@ public readonly record struct ZoneDelta(EnergyZone Zone, Energy Energy);
 /// <param name="Process">The process.</param>
 /// <param name="Energy">Its share of host energy.</param>
 /// <param name="CpuTicks">Its CPU time in the interval, in clock ticks.</param>
-/// <param name="IsNew">First seen in this sample: it counts from the next one.</param>
+/// <param name="IsNew">First seen in this sample: it counts from here if it started after the previous sample, else from the next one.</param>
 /// <param name="GpuEnergy">Its share of every GPU pool in this interval.</param>
 public readonly record struct ProcessDelta(ProcessIdentity Process, Energy Energy, ulong CpuTicks, bool IsNew, Energy GpuEnergy = default);
 

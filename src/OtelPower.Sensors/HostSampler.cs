@@ -95,10 +95,13 @@ public sealed partial class HostSampler
         var monotonic = _timeProvider.GetElapsedTime(_startTimestamp);
         var timestamp = _timeProvider.GetUtcNow();
         var (cpu, cpuCount) = _procfs.ReadCpu();
+        // Read before the processes: one that started after it and is absent from this sample's list is new
+        // in the next interval, and its whole CPU time belongs there.
+        var uptimeTicks = _procfs.ReadUptimeTicks(ClockTicks.PerSecond);
         var processes = _procfs.ReadProcesses();
         var workloads = VmReadings.Join(_cgroups?.ReadWorkloads() ?? [], processes, ClockTicks.PerSecond);
         var zones = _estimator is { } estimator ? [estimator.Read(cpu, cpuCount, monotonic)] : _hwmonCpu is { } hwmon ? hwmon.Read() : ReadZones();
-        return new HostSample(timestamp, monotonic, Source, zones, cpu, cpuCount, processes, ClockTicks.PerSecond, workloads, containerMetadata, ReadPools());
+        return new HostSample(timestamp, monotonic, Source, zones, cpu, cpuCount, processes, ClockTicks.PerSecond, workloads, containerMetadata, ReadPools()) { UptimeTicks = uptimeTicks };
     }
 
     /// <summary>Device pools (GPUs) from every reader; a reader leaves out what fails, it never throws.</summary>

@@ -20,6 +20,7 @@ internal sealed class SampleBuilder
     private readonly Dictionary<string, ContainerMetadata> _metadata = [];
     private readonly List<EnergyPoolReading> _pools = [];
     private TimeSpan _time;
+    private ulong _uptimeTicks;
     private CpuTimes _cpu;
 
     public static SampleBuilder At(double seconds) => new() { _time = TimeSpan.FromSeconds(seconds) };
@@ -91,7 +92,17 @@ internal sealed class SampleBuilder
             DateTimeOffset.UnixEpoch + _time, _time, source, [.. _zones], _cpu, 4, processes, 100,
             [.. _containers.Select(c => c.AsWorkload()).Concat(_workloads).OrderBy(w => w.Key)],
             _metadata.ToImmutableDictionary(),
-            [.. _pools.OrderBy(p => p.Device.Id, StringComparer.Ordinal)]);
+            [.. _pools.OrderBy(p => p.Device.Id, StringComparer.Ordinal)])
+        {
+            UptimeTicks = _uptimeTicks,
+        };
+    }
+
+    /// <summary>Time since boot when the sample began, in ticks (0: unknown, first-interval attribution off).</summary>
+    public SampleBuilder Uptime(ulong ticks)
+    {
+        _uptimeTicks = ticks;
+        return this;
     }
 
     private static readonly Dictionary<(ProcessKey, string?), ProcessIdentity> Identities = [];

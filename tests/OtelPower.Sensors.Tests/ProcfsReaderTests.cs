@@ -108,3 +108,27 @@ public sealed class ProcfsReaderTests
         Assert.Equal(4, cpus);
     }
 }
+
+public sealed class UptimeTests
+{
+    [Theory]
+    [InlineData("12345.67 54321.00\n", 1_234_567UL)]
+    [InlineData("0.01 0.00", 1UL)]
+    [InlineData("garbage\n", 0UL)]
+    [InlineData("", 0UL)]
+    public void Uptime_is_read_in_clock_ticks_and_a_malformed_file_is_unknown(string contents, ulong ticks)
+    {
+        using var fixture = new FixtureCopy("two-socket");
+        fixture.Write("proc/uptime", contents);
+
+        Assert.Equal(ticks, new ProcfsReader(fixture.Procfs, includeCommandLine: false).ReadUptimeTicks(100));
+    }
+
+    [Fact]
+    public void A_tree_without_uptime_reads_as_unknown()
+    {
+        using var fixture = new FixtureCopy("two-socket");
+
+        Assert.Equal(0UL, new ProcfsReader(fixture.Procfs, includeCommandLine: false).ReadUptimeTicks(100));
+    }
+}

@@ -57,6 +57,28 @@ public sealed class ProcfsReader
         return (times, Math.Max(cpuCount, 1));
     }
 
+    /// <summary>
+    /// Time since boot from <c>/proc/uptime</c> in clock ticks, the clock of a process's start time (field 22
+    /// of its stat); 0 when the file is absent or malformed (fixture trees without it), which turns off
+    /// first-interval attribution rather than guessing.
+    /// </summary>
+    public ulong ReadUptimeTicks(long clockTicksPerSecond)
+    {
+        try
+        {
+            var length = ReadWhole(Path.Combine(ProcfsRoot, "uptime"));
+            var text = System.Text.Encoding.ASCII.GetString(_buffer, 0, length);
+            var end = text.IndexOf(' ', StringComparison.Ordinal);
+            return decimal.TryParse(end < 0 ? text.Trim() : text[..end], System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+                ? (ulong)(seconds * clockTicksPerSecond)
+                : 0UL;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return 0;
+        }
+    }
+
     /// <summary>Every live process with its CPU time, sorted by (pid, start). Vanished processes are skipped.</summary>
     public ImmutableArray<ProcessCpuReading> ReadProcesses()
     {
