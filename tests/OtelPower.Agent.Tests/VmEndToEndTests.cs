@@ -164,7 +164,9 @@ public sealed class VmEndToEndTests : IDisposable
             // Prometheus: the VM series and every VM panel of the dashboard.
             await using (var prometheus = await PrometheusServer.StartAsync(port, scrapeInterval: "500ms"))
             {
-                await prometheus.WaitForAsync(async () => (await prometheus.QueryAsync("otelpower_vm_energy_joules_total")).Count == 2, Wait, "both VMs' series");
+                // increase() in the watt-hour panel needs two scrapes of each series.
+                await prometheus.WaitForAsync(
+                    async () => (await prometheus.QueryAsync("count_over_time(otelpower_vm_energy_joules_total[5m]) >= 2")).Count == 2, Wait, "two scrapes of both VMs' series");
                 var series = await prometheus.QueryAsync("otelpower_vm_energy_joules_total{otelpower_vm_name=\"web-01\"}");
                 var webSeries = Assert.Single(series);
                 Assert.Equal(Uuid, webSeries.Labels["otelpower_vm_uuid"]);
