@@ -176,6 +176,9 @@ public sealed class VmEndToEndTests : IDisposable
                 await prometheus.WaitForAsync(async () => (await prometheus.QueryAsync("otelpower_vm_energy_joules_total")).Count == 2, Wait, "both VMs' series");
                 await prometheus.WaitForAsync(
                     async () => (await prometheus.QueryAsync("otelpower_vm_energy_joules_total{otelpower_vm_name=\"web-01\"}")).Single().Value > 0, Wait, "web-01's joules after its zero");
+                // increase() in the watt-hour panel needs two scrapes of each series.
+                await prometheus.WaitForAsync(
+                    async () => (await prometheus.QueryAsync("count_over_time(otelpower_vm_energy_joules_total[5m]) >= 2")).Count == 2, Wait, "two scrapes of both VMs' series");
                 var series = await prometheus.QueryAsync("otelpower_vm_energy_joules_total{otelpower_vm_name=\"web-01\"}");
                 var webSeries = Assert.Single(series);
                 Assert.Equal(Uuid, webSeries.Labels["otelpower_vm_uuid"]);
