@@ -90,7 +90,13 @@ public sealed partial class HostSampler
 
     /// <summary>Reads the host now.</summary>
     /// <param name="containerMetadata">Names of containers known at this instant (from the Kubernetes API), if any.</param>
-    public HostSample Sample(ImmutableDictionary<string, ContainerMetadata>? containerMetadata = null)
+    /// <param name="podMetadata">
+    /// Names of pods by pod UID (container name unset). The API lists a pod before its containers have ids, and
+    /// the UID is in the cgroup path, so a container whose id is not known yet is named by its pod at once.
+    /// </param>
+    public HostSample Sample(
+        ImmutableDictionary<string, ContainerMetadata>? containerMetadata = null,
+        IReadOnlyDictionary<string, ContainerMetadata>? podMetadata = null)
     {
         var monotonic = _timeProvider.GetElapsedTime(_startTimestamp);
         var timestamp = _timeProvider.GetUtcNow();
@@ -101,7 +107,33 @@ public sealed partial class HostSampler
         var processes = _procfs.ReadProcesses();
         var workloads = VmReadings.Join(_cgroups?.ReadWorkloads() ?? [], processes, ClockTicks.PerSecond);
         var zones = _estimator is { } estimator ? [estimator.Read(cpu, cpuCount, monotonic)] : _hwmonCpu is { } hwmon ? hwmon.Read() : ReadZones();
+        containerMetadata = NameByPod(workloads, containerMetadata, podMetadata);
         return new HostSample(timestamp, monotonic, Source, zones, cpu, cpuCount, processes, ClockTicks.PerSecond, workloads, containerMetadata, ReadPools()) { UptimeTicks = uptimeTicks };
+    }
+
+    private static ImmutableDictionary<string, ContainerMetadata>? NameByPod(
+        ImmutableArray<WorkloadCpuReading> workloads,
+        ImmutableDictionary<string, ContainerMetadata>? containerMetadata,
+        IReadOnlyDictionary<string, ContainerMetadata>? podMetadata)
+    {
+        if (podMetadata is null || podMetadata.Count == 0)
+        {
+            return containerMetadata;
+        }
+
+        ImmutableDictionary<string, ContainerMetadata>.Builder? named = null;
+        foreach (var workload in workloads)
+        {
+            if (workload.Workload is ContainerIdentity { PodUid: { } uid } container
+                && containerMetadata?.ContainsKey(container.ContainerId) != true
+                && podMetadata.TryGetValue(uid, out var pod))
+            {
+                named ??= (containerMetadata ?? ImmutableDictionary<string, ContainerMetadata>.Empty.WithComparers(StringComparer.Ordinal)).ToBuilder();
+                named[container.ContainerId] = pod;
+            }
+        }
+
+        return named?.ToImmutable() ?? containerMetadata;
     }
 
     /// <summary>Device pools (GPUs) from every reader; a reader leaves out what fails, it never throws.</summary>

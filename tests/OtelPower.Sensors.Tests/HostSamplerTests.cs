@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
@@ -198,5 +199,29 @@ public sealed class HostSamplerTests
         var sample = sampler.Sample();
         Assert.Equal(4, sample.Containers.Length);
         Assert.Contains(sample.Processes, p => p.Process.Container?.ContainerId == sample.Containers.Single(c => c.CpuMicroseconds == 7_500_000).Workload.Id);
+    }
+
+    [Fact]
+    public void A_container_whose_id_the_api_has_not_reported_is_named_by_its_pod_uid_and_a_known_id_wins()
+    {
+        using var fixture = new FixtureCopy("two-socket");
+        using var cgroups = new FixtureCopy("cgroup-v2");
+        var (sampler, _, _) = Create(fixture, cgroups.Root);
+        const string Uid = "0d8b2c4e-1f3a-4b5c-9d7e-2a4b6c8d0e1f";
+        var inPod = sampler.Sample().Containers.Where(c => ((ContainerIdentity)c.Workload).PodUid == Uid).Select(c => c.Workload.Id).ToList();
+        Assert.True(inPod.Count >= 2, "the fixture pod has two containers");
+        var pods = new Dictionary<string, ContainerMetadata> { [Uid] = new("web-7d9f", "shop", null, ContainerMetadata.NoLabels) };
+        var known = ImmutableDictionary<string, ContainerMetadata>.Empty.Add(inPod[0], new ContainerMetadata("web-7d9f", "shop", "nginx", ContainerMetadata.NoLabels));
+
+        var sample = sampler.Sample(known, pods);
+
+        Assert.Equal("nginx", sample.ContainerMetadata[inPod[0]].ContainerName);
+        Assert.All(inPod.Skip(1), id =>
+        {
+            Assert.Equal("web-7d9f", sample.ContainerMetadata[id].PodName);
+            Assert.Equal("shop", sample.ContainerMetadata[id].Namespace);
+            Assert.Null(sample.ContainerMetadata[id].ContainerName);
+        });
+        Assert.Equal(inPod.Count, sample.ContainerMetadata.Count);
     }
 }

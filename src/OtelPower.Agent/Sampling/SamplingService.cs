@@ -22,6 +22,8 @@ internal sealed partial class SamplingService : BackgroundService
     private readonly ILogger<SamplingService> _logger;
     private readonly PodMetadataCache _pods;
     private readonly ContainerEngineNames _engines;
+    private object? _podNamesSource;
+    private IReadOnlyDictionary<string, ContainerMetadata> _podNames = new Dictionary<string, ContainerMetadata>();
 
     public SamplingService(
         HostSampler sampler,
@@ -81,13 +83,26 @@ internal sealed partial class SamplingService : BackgroundService
         }
     }
 
+    /// <summary>Pod names by UID for containers whose ids the API has not reported yet; rebuilt only when the pods change.</summary>
+    private IReadOnlyDictionary<string, ContainerMetadata> PodNames()
+    {
+        var pods = _pods.Pods;
+        if (!ReferenceEquals(pods, _podNamesSource))
+        {
+            _podNames = pods.ToDictionary(p => p.Key, p => new ContainerMetadata(p.Value.Name, p.Value.Namespace, null, p.Value.Labels), StringComparer.Ordinal);
+            _podNamesSource = pods;
+        }
+
+        return _podNames;
+    }
+
     /// <summary>One sample; a failure is logged (at most once a minute) and the next tick tries again.</summary>
     private AttributionSnapshot? SampleOnce(LogRateLimiter failures)
     {
         try
         {
             // Names as the Kubernetes API knows them now; ids from cgroups flow even while it is unreachable.
-            var snapshot = _ledger.Record(_sampler.Sample(ContainerEngineNames.Merge(_pods.Current, _engines.Current)));
+            var snapshot = _ledger.Record(_sampler.Sample(ContainerEngineNames.Merge(_pods.Current, _engines.Current), PodNames()));
             if (snapshot is not null)
             {
                 _feed.Publish(snapshot);
