@@ -122,23 +122,33 @@ internal sealed class AgentProcess : IAsyncDisposable
         return text.ToString();
     }
 
-    /// <summary>Reads JSON lines until one reports <paramref name="joules"/> of cumulative host energy, and returns it.</summary>
-    public async Task<System.Text.Json.JsonElement> ReadUntilHostEnergyAsync(double joules, TimeSpan? timeout = null)
+    /// <summary>Reads JSON lines until one meets <paramref name="done"/>, and returns it.</summary>
+    public async Task<System.Text.Json.JsonElement> ReadUntilAsync(Func<System.Text.Json.JsonElement, bool> done, string what, TimeSpan? timeout = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
         while (true)
         {
             var remaining = deadline - DateTime.UtcNow;
-            Assert.True(remaining > TimeSpan.Zero, $"no JSON line reported {joules} J of host energy in time; stderr:\n{StandardError}");
+            Assert.True(remaining > TimeSpan.Zero, $"no JSON line {what} in time; stderr:\n{StandardError}");
             var line = System.Text.Json.JsonDocument.Parse(await ReadLineAsync(remaining)).RootElement.Clone();
-            var host = line.GetProperty("host").GetProperty("energy_j").GetDouble();
-            Assert.True(host <= joules + 1e-9, $"host energy overshot: {host} J, waiting for {joules} J");
-            if (Math.Abs(host - joules) < 1e-9)
+            if (done(line))
             {
                 return line;
             }
         }
     }
+
+    /// <summary>Reads JSON lines until one reports <paramref name="joules"/> of cumulative host energy, and returns it.</summary>
+    public Task<System.Text.Json.JsonElement> ReadUntilHostEnergyAsync(double joules, TimeSpan? timeout = null) =>
+        ReadUntilAsync(
+            line =>
+            {
+                var host = line.GetProperty("host").GetProperty("energy_j").GetDouble();
+                Assert.True(host <= joules + 1e-9, $"host energy overshot: {host} J, waiting for {joules} J");
+                return Math.Abs(host - joules) < 1e-9;
+            },
+            $"reported {joules} J of host energy",
+            timeout);
 
     /// <summary>Waits until stderr holds <paramref name="text"/>, looking again at each line the agent writes.</summary>
     public async Task WaitForStandardErrorAsync(string text, TimeSpan timeout)

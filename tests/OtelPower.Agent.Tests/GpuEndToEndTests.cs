@@ -240,19 +240,9 @@ public sealed class GpuEndToEndTests : IDisposable
         Assert.Equal(gpuEnergy, processes + gpuIdle, 6);
     }
 
-    private static async Task<JsonElement> ReadUntilGpuEnergyAsync(AgentProcess agent, string uuid, double joules)
-    {
-        var deadline = DateTime.UtcNow + Wait;
-        while (true)
-        {
-            var remaining = deadline - DateTime.UtcNow;
-            Assert.True(remaining > TimeSpan.Zero, $"no JSON line reported {joules} J on {uuid}; stderr:\n{agent.StandardError}");
-            var line = JsonDocument.Parse(await agent.ReadLineAsync(remaining)).RootElement.Clone();
-            var gpu = line.GetProperty("gpus").EnumerateArray().SingleOrDefault(g => g.GetProperty("uuid").GetString() == uuid);
-            if (gpu.ValueKind == JsonValueKind.Object && Math.Abs(gpu.GetProperty("energy_j").GetDouble() - joules) < 1e-9)
-            {
-                return line;
-            }
-        }
-    }
+    private static Task<JsonElement> ReadUntilGpuEnergyAsync(AgentProcess agent, string uuid, double joules) =>
+        agent.ReadUntilAsync(
+            line => line.GetProperty("gpus").EnumerateArray().Any(g => g.GetProperty("uuid").GetString() == uuid && Math.Abs(g.GetProperty("energy_j").GetDouble() - joules) < 1e-9),
+            $"reported {joules} J on {uuid}",
+            Wait);
 }

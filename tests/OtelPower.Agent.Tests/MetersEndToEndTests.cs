@@ -51,7 +51,7 @@ public sealed class MetersEndToEndTests : IDisposable
             tree.WriteProcess(300, "worker", ticks, startTicks: 30);
             tree.WriteCpu(1_000 + (ticks - 100), 19_000 + (ulong)(step * 150), cpuCount: 4);
             tree.CommitStep();
-            line = await ReadUntilAsync(agent, l => l.GetProperty("host").GetProperty("energy_j").GetDouble() >= (rapl - 1_000_000) / 1e6 - 1e-9);
+            line = await agent.ReadUntilAsync(l => l.GetProperty("host").GetProperty("energy_j").GetDouble() >= (rapl - 1_000_000) / 1e6 - 1e-9, "met the condition", Wait);
         }
 
         var platform = line.GetProperty("platform");
@@ -124,8 +124,8 @@ public sealed class MetersEndToEndTests : IDisposable
             tree.CommitStep();
         }
 
-        var line = await ReadUntilAsync(agent, l => Process(l, 300) is { } p && Process(l, 400) is { } q
-            && p.GetProperty("energy_j").GetDouble() > 0 && Math.Abs((p.GetProperty("energy_j").GetDouble() / q.GetProperty("energy_j").GetDouble()) - 3) < 1e-3);
+        var line = await agent.ReadUntilAsync(l => Process(l, 300) is { } p && Process(l, 400) is { } q
+            && p.GetProperty("energy_j").GetDouble() > 0 && Math.Abs((p.GetProperty("energy_j").GetDouble() / q.GetProperty("energy_j").GetDouble()) - 3) < 1e-3, "met the condition", Wait);
 
         Assert.Equal("hwmon", line.GetProperty("source").GetString());
         var host = line.GetProperty("host");
@@ -186,8 +186,8 @@ public sealed class MetersEndToEndTests : IDisposable
             tree.CommitStep();
         }
 
-        var line = await ReadUntilAsync(agent, l => Gpu(Process(l, 300)) > 0 && Gpu(Process(l, 400)) > 0
-            && Math.Abs((Gpu(Process(l, 300)) / Gpu(Process(l, 400))) - 2) < 1e-3);
+        var line = await agent.ReadUntilAsync(l => Gpu(Process(l, 300)) > 0 && Gpu(Process(l, 400)) > 0
+            && Math.Abs((Gpu(Process(l, 300)) / Gpu(Process(l, 400))) - 2) < 1e-3, "met the condition", Wait);
 
         var gpu = Assert.Single(line.GetProperty("gpus").EnumerateArray());
         Assert.Equal(Pdev, gpu.GetProperty("uuid").GetString());
@@ -223,18 +223,4 @@ public sealed class MetersEndToEndTests : IDisposable
 
     private static double Gpu(JsonElement? consumer) => consumer is { } c ? c.GetProperty("gpu_energy_j").GetDouble() : 0;
 
-    private static async Task<JsonElement> ReadUntilAsync(AgentProcess agent, Func<JsonElement, bool> done)
-    {
-        var deadline = DateTime.UtcNow + Wait;
-        while (true)
-        {
-            var remaining = deadline - DateTime.UtcNow;
-            Assert.True(remaining > TimeSpan.Zero, $"no JSON line met the condition; stderr:\n{agent.StandardError}");
-            var line = JsonDocument.Parse(await agent.ReadLineAsync(remaining)).RootElement.Clone();
-            if (done(line))
-            {
-                return line;
-            }
-        }
-    }
 }

@@ -30,13 +30,13 @@ public sealed class RedfishEndToEndTests : IDisposable
         };
         await using var agent = AgentProcess.Start(arguments);
 
-        var first = await ReadUntilAsync(agent, l => PlatformWatts(l) is { } w && Math.Abs(w - 374) < 0.5);
+        var first = await agent.ReadUntilAsync(l => PlatformWatts(l) is { } w && Math.Abs(w - 374) < 0.5, "met the condition", Wait);
         var platform = first.GetProperty("platform");
         Assert.Equal("redfish", platform.GetProperty("source").GetString());
         Assert.True(platform.GetProperty("other_energy_j").GetDouble() >= 0);
 
         bmc.PowerWatts = 512;
-        var moved = await ReadUntilAsync(agent, l => PlatformWatts(l) is { } w && Math.Abs(w - 512) < 0.5);
+        var moved = await agent.ReadUntilAsync(l => PlatformWatts(l) is { } w && Math.Abs(w - 512) < 0.5, "met the condition", Wait);
         var energy = moved.GetProperty("platform").GetProperty("energy_j").GetDouble();
         Assert.True(energy > first.GetProperty("platform").GetProperty("energy_j").GetDouble());
         Assert.Equal(energy - moved.GetProperty("host").GetProperty("energy_j").GetDouble(), moved.GetProperty("platform").GetProperty("other_energy_j").GetDouble(), 1e-3);
@@ -74,18 +74,4 @@ public sealed class RedfishEndToEndTests : IDisposable
     private static double? PlatformWatts(JsonElement line) =>
         line.TryGetProperty("platform", out var platform) ? platform.GetProperty("power_w").GetDouble() : null;
 
-    private static async Task<JsonElement> ReadUntilAsync(AgentProcess agent, Func<JsonElement, bool> done)
-    {
-        var deadline = DateTime.UtcNow + Wait;
-        while (true)
-        {
-            var remaining = deadline - DateTime.UtcNow;
-            Assert.True(remaining > TimeSpan.Zero, $"no JSON line met the condition; stderr:\n{agent.StandardError}");
-            var line = JsonDocument.Parse(await agent.ReadLineAsync(remaining)).RootElement.Clone();
-            if (done(line))
-            {
-                return line;
-            }
-        }
-    }
 }
