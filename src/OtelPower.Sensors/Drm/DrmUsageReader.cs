@@ -12,7 +12,8 @@ namespace OtelPower.Sensors.Drm;
 /// <para><b>The rule.</b> A client (<c>drm-client-id</c> on one <c>drm-pdev</c>) is counted once however many
 /// fds (or processes, after a fork) share it, for the lowest pid that holds it. Its usage over an interval is
 /// the busiest engine's busy-time delta, in ns (each engine's time divided by its
-/// <c>drm-engine-capacity-</c>): engines run in parallel, so a client that keeps one engine busy the whole
+/// <c>drm-engine-capacity-</c>; for drivers that count cycles, Intel <c>xe</c>, the interval times
+/// d<c>drm-cycles-</c> / (d<c>drm-total-cycles-</c> x capacity)): engines run in parallel, so a client that keeps one engine busy the whole
 /// interval holds the device for the whole interval. A process's usage of a GPU is the sum over its clients;
 /// the capacity is the interval in ns, so a GPU busy for half the interval leaves half its energy idle.
 /// A client first seen in this read has no delta yet: it counts from the next read.</para>
@@ -25,7 +26,7 @@ public sealed class DrmUsageReader
 
     private readonly string _procfsRoot;
     private readonly TimeProvider _timeProvider;
-    private Dictionary<(string Pdev, ulong Client), IReadOnlyDictionary<string, ulong>> _previous = [];
+    private Dictionary<(string Pdev, ulong Client), DrmFdinfo> _previous = [];
     private long? _previousTimestamp;
 
     public DrmUsageReader(string procfsRoot, TimeProvider timeProvider)
@@ -44,7 +45,7 @@ public sealed class DrmUsageReader
         var capacity = _previousTimestamp is { } before ? (ulong)Math.Max(1, _timeProvider.GetElapsedTime(before, now).Ticks * 100) : 1UL;
         _previousTimestamp = now;
 
-        var current = new Dictionary<(string Pdev, ulong Client), IReadOnlyDictionary<string, ulong>>();
+        var current = new Dictionary<(string Pdev, ulong Client), DrmFdinfo>();
         var owners = new Dictionary<(string Pdev, ulong Client), int>();
         foreach (var (pid, fdinfo) in ReadClients())
         {
@@ -54,22 +55,30 @@ public sealed class DrmUsageReader
                 owners[key] = pid;
             }
 
-            current[key] = fdinfo.Engines;
+            current[key] = fdinfo;
         }
 
         var usage = new Dictionary<string, SortedDictionary<int, ulong>>(StringComparer.Ordinal);
-        foreach (var (key, engines) in current)
+        foreach (var (key, fdinfo) in current)
         {
-            if (!_previous.TryGetValue(key, out var previousEngines))
+            if (!_previous.TryGetValue(key, out var previous))
             {
                 continue;
             }
 
             ulong busiest = 0;
-            foreach (var (engine, ns) in engines)
+            foreach (var (engine, ns) in fdinfo.Engines)
             {
-                var delta = previousEngines.TryGetValue(engine, out var was) && ns >= was ? ns - was : 0;
+                var delta = previous.Engines.TryGetValue(engine, out var was) && ns >= was ? ns - was : 0;
                 busiest = Math.Max(busiest, delta);
+            }
+
+            foreach (var (engine, cycles) in fdinfo.CycleEngines)
+            {
+                if (previous.CycleEngines.TryGetValue(engine, out var was))
+                {
+                    busiest = Math.Max(busiest, cycles.BusyNanosecondsSince(was, capacity));
+                }
             }
 
             if (!usage.TryGetValue(key.Pdev, out var byPid))

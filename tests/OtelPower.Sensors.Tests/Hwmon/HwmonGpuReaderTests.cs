@@ -135,4 +135,61 @@ public sealed class HwmonGpuReaderTests : IDisposable
         Assert.Equal("i915", fdinfo.Driver);
         Assert.Equal(5UL, fdinfo.ClientId);
     }
+
+    [Fact]
+    public void Xe_cycles_are_busy_time_against_the_gpu_timestamp_per_engine_of_its_class()
+    {
+        const string Xe = "drm-driver:\txe\ndrm-pdev:\t0000:03:00.0\ndrm-client-id:\t11\ndrm-cycles-rcs:\t500\ndrm-total-cycles-rcs:\t9000\n" +
+            "drm-cycles-ccs:\t40\ndrm-total-cycles-ccs:\t9000\ndrm-engine-capacity-ccs:\t4\ndrm-cycles-bcs:\t7\n";
+        Assert.True(DrmFdinfo.TryParse(Xe, out var fdinfo));
+        Assert.Equal(new DrmEngineCycles(500, 9000, 1), fdinfo!.CycleEngines["rcs"]);
+        Assert.Equal(new DrmEngineCycles(40, 9000, 4), fdinfo.CycleEngines["ccs"]);
+        Assert.False(fdinfo.CycleEngines.ContainsKey("bcs")); // no timestamp to measure it against
+        Assert.Empty(fdinfo.Engines);
+
+        // 1 s later: rcs busy 250,000 of 1,000,000 timestamp cycles, ccs 2,000,000 of 4 x 1,000,000.
+        Assert.Equal(250_000_000UL, new DrmEngineCycles(250_500, 1_009_000, 1).BusyNanosecondsSince(fdinfo.CycleEngines["rcs"], 1_000_000_000));
+        Assert.Equal(500_000_000UL, new DrmEngineCycles(2_000_040, 1_009_000, 4).BusyNanosecondsSince(fdinfo.CycleEngines["ccs"], 1_000_000_000));
+        Assert.Equal(0UL, new DrmEngineCycles(900, 9000, 1).BusyNanosecondsSince(fdinfo.CycleEngines["rcs"], 1_000_000_000)); // the timestamp stood still
+        Assert.Equal(1_000_000_000UL, new DrmEngineCycles(5_000_500, 1_009_000, 1).BusyNanosecondsSince(fdinfo.CycleEngines["rcs"], 1_000_000_000)); // never above the interval
+    }
+
+    [Fact]
+    public void An_xe_gpu_gets_per_process_usage_from_cycles_and_an_i915_gpu_from_ns_on_one_host()
+    {
+        using var fixture = new FixtureCopy("hwmon-intel-gpu");
+        void Client(int pid, string fdinfo)
+        {
+            var process = fixture.Path_("proc", pid.ToString(CultureInfo.InvariantCulture));
+            Directory.CreateDirectory(Path.Combine(process, "fd"));
+            Directory.CreateDirectory(Path.Combine(process, "fdinfo"));
+            var link = Path.Combine(process, "fd", "3");
+            if (new FileInfo(link).LinkTarget is null)
+            {
+                File.CreateSymbolicLink(link, "/dev/dri/renderD128");
+            }
+
+            File.WriteAllText(Path.Combine(process, "fdinfo", "3"), fdinfo);
+        }
+
+        void Step(ulong rcsCycles, ulong timestamp, ulong renderNs)
+        {
+            Client(600, string.Create(CultureInfo.InvariantCulture,
+                $"drm-driver:\txe\ndrm-pdev:\t0000:03:00.0\ndrm-client-id:\t11\ndrm-cycles-rcs:\t{rcsCycles}\ndrm-total-cycles-rcs:\t{timestamp}\n"));
+            Client(700, string.Create(CultureInfo.InvariantCulture,
+                $"drm-driver:\ti915\ndrm-pdev:\t0000:00:02.0\ndrm-client-id:\t3\ndrm-engine-render:\t{renderNs} ns\n"));
+        }
+
+        Step(rcsCycles: 1_000, timestamp: 50_000, renderNs: 10);
+        using var reader = HwmonGpuReader.Open(fixture.Sysfs, fixture.Procfs, _clock, _log)!;
+        Assert.NotNull(reader);
+
+        _clock.Advance(TimeSpan.FromSeconds(2));
+        Step(rcsCycles: 1_000 + 3_000_000, timestamp: 50_000 + 4_000_000, renderNs: 10 + 500_000_000);
+        var readings = reader.Read().ToDictionary(r => r.Device.Id);
+
+        Assert.Equal(new[] { new PoolProcessUsage(600, 1_500_000_000) }, readings["0000:03:00.0"].Usage.ToArray()); // 75 % of 2 s
+        Assert.Equal(new[] { new PoolProcessUsage(700, 500_000_000) }, readings["0000:00:02.0"].Usage.ToArray());
+        Assert.All(readings.Values, r => Assert.Equal(2_000_000_000UL, r.CapacityUnits));
+    }
 }
