@@ -27,9 +27,13 @@ public sealed class AttributionSnapshot
         ImmutableArray<PoolEnergy> pools = default,
         EnergyTally gpuIdle = default,
         EnergyTally gpuUnattributedWorkload = default,
-        EnergyTally? platformOther = null)
+        EnergyTally? platformOther = null,
+        EnergyTally? platformIdle = null,
+        EnergyTally? platformUnattributedWorkload = null)
     {
         PlatformOther = platformOther;
+        PlatformIdle = platformIdle;
+        PlatformUnattributedWorkload = platformUnattributedWorkload;
         Pools = pools.IsDefault ? [] : pools;
         GpuIdle = gpuIdle;
         GpuUnattributedWorkload = gpuUnattributedWorkload;
@@ -49,7 +53,7 @@ public sealed class AttributionSnapshot
         Containers = [.. OfKind(WorkloadKind.Container).Select(w =>
         {
             var container = (ContainerIdentity)w.Workload;
-            return new ContainerEnergy(container, MetadataOf(container), w.Energy, w.IntervalCpuMicroseconds, w.Gpu);
+            return new ContainerEnergy(container, MetadataOf(container), w.Energy, w.IntervalCpuMicroseconds, w.Gpu, w.Platform);
         })];
         Vms = OfKind(WorkloadKind.VirtualMachine);
     }
@@ -108,6 +112,18 @@ public sealed class AttributionSnapshot
     /// <summary>The node's other energy, platform - CPU - GPUs per interval (never below 0); null without a platform meter.</summary>
     public EnergyTally? PlatformOther { get; }
 
+    /// <summary>
+    /// The part of <see cref="PlatformOther"/> no live process got, when the other energy is divided among consumers
+    /// (<c>--attribute-platform</c>); null when it is not.
+    /// </summary>
+    public EnergyTally? PlatformIdle { get; }
+
+    /// <summary>The platform workload view's remainder, when the other energy is divided; null when it is not.</summary>
+    public EnergyTally? PlatformUnattributedWorkload { get; }
+
+    /// <summary>Whether consumers carry platform energy (their share of the node's other energy).</summary>
+    public bool AttributesPlatform => PlatformIdle is not null;
+
     /// <summary>Whether the host has GPU pools (consumers then carry GPU figures too).</summary>
     public bool HasGpus => Pools.Any(p => p.IsGpu);
 
@@ -124,16 +140,17 @@ public sealed class AttributionSnapshot
 /// <param name="Energy">Joules since it was first seen and over the last interval.</param>
 /// <param name="IntervalCpuMicroseconds">CPU time used in the last interval.</param>
 /// <param name="Gpu">Its GPU energy through its member processes.</param>
-public readonly record struct WorkloadEnergy(WorkloadIdentity Workload, EnergyTally Energy, ulong IntervalCpuMicroseconds, EnergyTally Gpu = default)
+/// <param name="Platform">Its share of the node's other energy, when that is divided (<c>--attribute-platform</c>).</param>
+public readonly record struct WorkloadEnergy(WorkloadIdentity Workload, EnergyTally Energy, ulong IntervalCpuMicroseconds, EnergyTally Gpu = default, EnergyTally Platform = default)
 {
     public WorkloadKey Key => Workload.Key;
 }
 
 /// <summary>A container's books, with its names: <paramref name="Energy"/> is the CPU pool's, <paramref name="Gpu"/> the GPUs'.</summary>
-public readonly record struct ContainerEnergy(ContainerIdentity Container, ContainerMetadata? Metadata, EnergyTally Energy, ulong IntervalCpuMicroseconds, EnergyTally Gpu = default);
+public readonly record struct ContainerEnergy(ContainerIdentity Container, ContainerMetadata? Metadata, EnergyTally Energy, ulong IntervalCpuMicroseconds, EnergyTally Gpu = default, EnergyTally Platform = default);
 
 /// <summary>A pod's books: the sum of its containers.</summary>
-public readonly record struct PodEnergy(string PodUid, string? PodName, string? Namespace, EnergyTally Energy, EnergyTally Gpu = default);
+public readonly record struct PodEnergy(string PodUid, string? PodName, string? Namespace, EnergyTally Energy, EnergyTally Gpu = default, EnergyTally Platform = default);
 
 /// <summary>A device pool's books.</summary>
 /// <param name="Reading">The reading that closed the interval (device, source, device power, GPU figures).</param>
@@ -162,7 +179,8 @@ public readonly record struct ZoneEnergy(EnergyZone Zone, EnergyTally Energy);
 /// <param name="Energy">Joules since it was first seen (never decreases while it lives) and over the last interval.</param>
 /// <param name="IntervalCpuTicks">CPU time used in the last interval, in clock ticks.</param>
 /// <param name="Gpu">Its GPU energy (every GPU pool) since first seen and over the last interval.</param>
-public readonly record struct ProcessEnergy(ProcessIdentity Process, EnergyTally Energy, ulong IntervalCpuTicks, EnergyTally Gpu = default)
+/// <param name="Platform">Its share of the node's other energy, when that is divided (<c>--attribute-platform</c>).</param>
+public readonly record struct ProcessEnergy(ProcessIdentity Process, EnergyTally Energy, ulong IntervalCpuTicks, EnergyTally Gpu = default, EnergyTally Platform = default)
 {
     public ProcessKey Key => Process.Key;
 

@@ -10,9 +10,25 @@ namespace OtelPower.Attribution;
 /// </summary>
 public sealed class EnergyLedger
 {
-    private readonly Dictionary<string, (EnergyTally Cpu, EnergyTally Gpu)> _pods = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (EnergyTally Cpu, EnergyTally Gpu, EnergyTally Platform)> _pods = new(StringComparer.Ordinal);
+    private readonly bool _attributePlatformOther;
     private HostSample? _previous;
     private AttributionSnapshot? _latest;
+
+    public EnergyLedger()
+        : this(attributePlatformOther: false)
+    {
+    }
+
+    /// <param name="attributePlatformOther">
+    /// Divide the whole-node meter's other energy (platform - CPU - GPUs) among consumers by CPU time, booked as
+    /// their platform energy (<c>--attribute-platform</c>). Off by default: disks, fans and power-supply losses do
+    /// not follow CPU time, so the split is a convention, not a measurement.
+    /// </param>
+    public EnergyLedger(bool attributePlatformOther)
+    {
+        _attributePlatformOther = attributePlatformOther;
+    }
 
     /// <summary>The newest snapshot, or null before the second sample.</summary>
     public AttributionSnapshot? Latest => _latest;
@@ -33,7 +49,7 @@ public sealed class EnergyLedger
         // A zone missing from this sample keeps its last reading, so it stays in the books at 0 W now
         // and its counter's progress is attributed when it reads again.
         sample = CarryForwardMissingZones(_previous, sample);
-        var interval = IntervalAttribution.Compute(_previous, sample);
+        var interval = IntervalAttribution.Compute(_previous, sample, _attributePlatformOther);
         var duration = interval.Interval;
         var snapshot = new AttributionSnapshot(
             sample.Timestamp,
@@ -52,7 +68,9 @@ public sealed class EnergyLedger
             AccumulatePools(_latest, interval, duration),
             Accumulate(_latest?.GpuIdle, interval.GpuIdleEnergy, duration),
             Accumulate(_latest?.GpuUnattributedWorkload, interval.GpuUnattributedWorkloadEnergy, duration),
-            PlatformPool.OtherEnergy(interval) is { } other ? Accumulate(_latest?.PlatformOther, other, duration) : null);
+            PlatformPool.OtherEnergy(interval) is { } other ? Accumulate(_latest?.PlatformOther, other, duration) : null,
+            interval.AttributesPlatform ? Accumulate(_latest?.PlatformIdle, interval.PlatformIdleEnergy, duration) : null,
+            interval.AttributesPlatform ? Accumulate(_latest?.PlatformUnattributedWorkload, interval.PlatformUnattributedWorkloadEnergy, duration) : null);
 
         _previous = sample;
         _latest = snapshot;
@@ -128,7 +146,8 @@ public sealed class EnergyLedger
                 delta.Process,
                 Accumulate(tally?.Energy, delta.Energy, duration),
                 delta.CpuTicks,
-                Accumulate(tally?.Gpu, delta.GpuEnergy, duration));
+                Accumulate(tally?.Gpu, delta.GpuEnergy, duration),
+                Accumulate(tally?.Platform, delta.PlatformEnergy, duration));
         }
 
         return ImmutableCollectionsMarshal.AsImmutableArray(processes);
@@ -147,7 +166,8 @@ public sealed class EnergyLedger
                 delta.Workload,
                 Accumulate(tally?.Energy, delta.Energy, duration),
                 delta.CpuMicroseconds,
-                Accumulate(tally?.Gpu, delta.GpuEnergy, duration));
+                Accumulate(tally?.Gpu, delta.GpuEnergy, duration),
+                Accumulate(tally?.Platform, delta.PlatformEnergy, duration));
         }
 
         return ImmutableCollectionsMarshal.AsImmutableArray(workloads);
@@ -156,7 +176,7 @@ public sealed class EnergyLedger
     /// <summary>Pods sum their containers; a pod's total lives as long as any of its containers is present.</summary>
     private ImmutableArray<PodEnergy> AccumulatePods(IntervalAttribution interval, TimeSpan duration, HostSample sample)
     {
-        var intervalByPod = new SortedDictionary<string, (Energy Energy, Energy Gpu, string? Name, string? Namespace)>(StringComparer.Ordinal);
+        var intervalByPod = new SortedDictionary<string, (Energy Energy, Energy Gpu, Energy Platform, string? Name, string? Namespace)>(StringComparer.Ordinal);
         foreach (var delta in interval.Containers)
         {
             var container = (ContainerIdentity)delta.Workload;
@@ -167,7 +187,7 @@ public sealed class EnergyLedger
 
             sample.ContainerMetadata.TryGetValue(container.ContainerId, out var metadata);
             intervalByPod.TryGetValue(uid, out var pod);
-            intervalByPod[uid] = (pod.Energy + delta.Energy, pod.Gpu + delta.GpuEnergy, pod.Name ?? metadata?.PodName, pod.Namespace ?? metadata?.Namespace);
+            intervalByPod[uid] = (pod.Energy + delta.Energy, pod.Gpu + delta.GpuEnergy, pod.Platform + delta.PlatformEnergy, pod.Name ?? metadata?.PodName, pod.Namespace ?? metadata?.Namespace);
         }
 
         foreach (var gone in _pods.Keys.Where(uid => !intervalByPod.ContainsKey(uid)).ToList())
@@ -179,11 +199,12 @@ public sealed class EnergyLedger
         var index = 0;
         foreach (var (uid, pod) in intervalByPod)
         {
-            (EnergyTally Cpu, EnergyTally Gpu)? before = _pods.TryGetValue(uid, out var known) ? known : null;
+            (EnergyTally Cpu, EnergyTally Gpu, EnergyTally Platform)? before = _pods.TryGetValue(uid, out var known) ? known : null;
             var cpu = Accumulate(before?.Cpu, pod.Energy, duration);
             var gpu = Accumulate(before?.Gpu, pod.Gpu, duration);
-            _pods[uid] = (cpu, gpu);
-            pods[index++] = new PodEnergy(uid, pod.Name, pod.Namespace, cpu, gpu);
+            var platform = Accumulate(before?.Platform, pod.Platform, duration);
+            _pods[uid] = (cpu, gpu, platform);
+            pods[index++] = new PodEnergy(uid, pod.Name, pod.Namespace, cpu, gpu, platform);
         }
 
         return ImmutableCollectionsMarshal.AsImmutableArray(pods);

@@ -23,6 +23,10 @@ namespace OtelPower.Attribution;
 /// </list>
 /// Shares are whole microjoules, rounded down; the rounding remainder goes to idle (and to unattributed),
 /// so both views add up to E exactly in every interval.
+/// <para>With a whole-node meter and <c>attributePlatformOther</c> (<c>--attribute-platform</c>), the node's other
+/// energy O = platform - host - GPUs (never below 0) is divided the same way, by CPU time over the same D:
+/// p gets O x dCPU(p) / D as its platform energy; what no live process gets is the platform idle, so
+/// sum(platform shares) + platform idle = O, and the workload view likewise.</para>
 /// </remarks>
 public sealed class IntervalAttribution
 {
@@ -37,8 +41,16 @@ public sealed class IntervalAttribution
         ImmutableArray<PoolDelta> pools,
         Energy gpuEnergy,
         Energy gpuIdleEnergy,
-        Energy gpuUnattributedWorkloadEnergy)
+        Energy gpuUnattributedWorkloadEnergy,
+        Energy? platformOtherEnergy,
+        bool attributesPlatform,
+        Energy platformIdleEnergy,
+        Energy platformUnattributedWorkloadEnergy)
     {
+        PlatformOtherEnergy = platformOtherEnergy;
+        AttributesPlatform = attributesPlatform;
+        PlatformIdleEnergy = platformIdleEnergy;
+        PlatformUnattributedWorkloadEnergy = platformUnattributedWorkloadEnergy;
         Pools = pools;
         GpuEnergy = gpuEnergy;
         GpuIdleEnergy = gpuIdleEnergy;
@@ -90,7 +102,24 @@ public sealed class IntervalAttribution
     /// <summary>The GPU workload view's remainder: GPU energy - workloads' - processes' outside workloads.</summary>
     public Energy GpuUnattributedWorkloadEnergy { get; }
 
-    public static IntervalAttribution Compute(HostSample previous, HostSample current)
+    /// <summary>The node's other energy (platform - host - GPUs, never below 0), or null without a platform meter.</summary>
+    public Energy? PlatformOtherEnergy { get; }
+
+    /// <summary>Whether <see cref="PlatformOtherEnergy"/> was divided among consumers (<c>--attribute-platform</c> on a host with a platform meter).</summary>
+    public bool AttributesPlatform { get; }
+
+    /// <summary>Other energy no live process accounts for: other - sum(processes' platform energy). 0 when not divided.</summary>
+    public Energy PlatformIdleEnergy { get; }
+
+    /// <summary>The platform workload view's remainder: other - workloads' - processes' outside workloads. 0 when not divided.</summary>
+    public Energy PlatformUnattributedWorkloadEnergy { get; }
+
+    public static IntervalAttribution Compute(HostSample previous, HostSample current) => Compute(previous, current, attributePlatformOther: false);
+
+    /// <param name="previous">The sample that opens the interval.</param>
+    /// <param name="current">The sample that closes it.</param>
+    /// <param name="attributePlatformOther">Divide the platform meter's other energy among consumers by CPU time.</param>
+    public static IntervalAttribution Compute(HostSample previous, HostSample current, bool attributePlatformOther)
     {
         ArgumentNullException.ThrowIfNull(previous);
         ArgumentNullException.ThrowIfNull(current);
@@ -151,42 +180,61 @@ public sealed class IntervalAttribution
 
         var gpuByProcess = new long[processTicks.Length];
         var pools = PoolAttribution.Compute(previous, current, gpuByProcess);
-        var processes = new ProcessDelta[processTicks.Length];
-        long attributed = 0, attributedOutsideWorkloads = 0, gpuOutsideWorkloads = 0, gpuToProcesses = 0;
-        for (var i = 0; i < processes.Length; i++)
-        {
-            var share = Share(hostMicrojoules, current.TicksToMicroseconds(processTicks[i]), denominator);
-            attributed += share;
-            var process = current.Processes[i].Process;
-            gpuToProcesses += gpuByProcess[i];
-            if (process.Workload is null)
-            {
-                attributedOutsideWorkloads += share;
-                gpuOutsideWorkloads += gpuByProcess[i];
-            }
-
-            processes[i] = new ProcessDelta(process, new Energy(share), processTicks[i], processMatch[i] < 0, new Energy(gpuByProcess[i]));
-        }
-
-        // Workloads get GPU energy through their member processes (the device knows pids, not cgroups).
-        var gpuByWorkload = GpuByWorkload(current, processes);
-        var workloads = new WorkloadDelta[workloadTime.Length];
-        long attributedToWorkloads = 0, gpuToWorkloads = 0;
-        for (var i = 0; i < workloads.Length; i++)
-        {
-            var share = Share(hostMicrojoules, workloadTime[i], denominator);
-            attributedToWorkloads += share;
-            gpuToWorkloads += gpuByWorkload[i];
-            workloads[i] = new WorkloadDelta(current.Workloads[i].Workload, new Energy(share), workloadTime[i], workloadMatch[i] < 0, new Energy(gpuByWorkload[i]));
-        }
-
         long gpuMicrojoules = 0;
+        Energy? platformOther = null;
         foreach (var pool in pools)
         {
             if (pool.IsGpu)
             {
                 gpuMicrojoules += pool.Energy.Microjoules;
             }
+        }
+
+        foreach (var pool in pools)
+        {
+            if (PlatformPool.IsPlatform(pool.Device))
+            {
+                platformOther = new Energy(Math.Max(0, pool.Energy.Microjoules - hostMicrojoules - gpuMicrojoules));
+            }
+        }
+
+        var attributesPlatform = attributePlatformOther && platformOther is not null;
+        var otherMicrojoules = attributesPlatform ? platformOther!.Value.Microjoules : 0;
+        var processes = new ProcessDelta[processTicks.Length];
+        long attributed = 0, attributedOutsideWorkloads = 0, gpuOutsideWorkloads = 0, gpuToProcesses = 0;
+        long platformToProcesses = 0, platformOutsideWorkloads = 0;
+        for (var i = 0; i < processes.Length; i++)
+        {
+            var cpuMicroseconds = current.TicksToMicroseconds(processTicks[i]);
+            var share = Share(hostMicrojoules, cpuMicroseconds, denominator);
+            var platformShare = Share(otherMicrojoules, cpuMicroseconds, denominator);
+            attributed += share;
+            platformToProcesses += platformShare;
+            var process = current.Processes[i].Process;
+            gpuToProcesses += gpuByProcess[i];
+            if (process.Workload is null)
+            {
+                attributedOutsideWorkloads += share;
+                gpuOutsideWorkloads += gpuByProcess[i];
+                platformOutsideWorkloads += platformShare;
+            }
+
+            processes[i] = new ProcessDelta(process, new Energy(share), processTicks[i], processMatch[i] < 0, new Energy(gpuByProcess[i]), new Energy(platformShare));
+        }
+
+        // Workloads get GPU energy through their member processes (the device knows pids, not cgroups).
+        var gpuByWorkload = GpuByWorkload(current, processes);
+        var workloads = new WorkloadDelta[workloadTime.Length];
+        long attributedToWorkloads = 0, gpuToWorkloads = 0, platformToWorkloads = 0;
+        for (var i = 0; i < workloads.Length; i++)
+        {
+            var share = Share(hostMicrojoules, workloadTime[i], denominator);
+            var platformShare = Share(otherMicrojoules, workloadTime[i], denominator);
+            attributedToWorkloads += share;
+            platformToWorkloads += platformShare;
+            gpuToWorkloads += gpuByWorkload[i];
+            workloads[i] = new WorkloadDelta(
+                current.Workloads[i].Workload, new Energy(share), workloadTime[i], workloadMatch[i] < 0, new Energy(gpuByWorkload[i]), new Energy(platformShare));
         }
 
         return new IntervalAttribution(
@@ -200,7 +248,11 @@ public sealed class IntervalAttribution
             pools,
             new Energy(gpuMicrojoules),
             new Energy(gpuMicrojoules - gpuToProcesses),
-            new Energy(gpuMicrojoules - gpuToWorkloads - gpuOutsideWorkloads));
+            new Energy(gpuMicrojoules - gpuToWorkloads - gpuOutsideWorkloads),
+            platformOther,
+            attributesPlatform,
+            new Energy(otherMicrojoules - platformToProcesses),
+            new Energy(otherMicrojoules - platformToWorkloads - platformOutsideWorkloads));
     }
 
     /// <summary>Each workload's GPU energy: the sum of its live member processes' GPU shares (indexed like current.Workloads).</summary>
@@ -273,7 +325,8 @@ public readonly record struct ZoneDelta(EnergyZone Zone, Energy Energy);
 /// <param name="CpuTicks">Its CPU time in the interval, in clock ticks.</param>
 /// <param name="IsNew">First seen in this sample: it counts from here if it started after the previous sample, else from the next one.</param>
 /// <param name="GpuEnergy">Its share of every GPU pool in this interval.</param>
-public readonly record struct ProcessDelta(ProcessIdentity Process, Energy Energy, ulong CpuTicks, bool IsNew, Energy GpuEnergy = default);
+/// <param name="PlatformEnergy">Its share of the node's other energy, when that is divided (<c>--attribute-platform</c>).</param>
+public readonly record struct ProcessDelta(ProcessIdentity Process, Energy Energy, ulong CpuTicks, bool IsNew, Energy GpuEnergy = default, Energy PlatformEnergy = default);
 
 /// <summary>A workload's share of one interval: CPU from its cgroup's (or its process's) CPU time, GPU from its processes.</summary>
-public readonly record struct WorkloadDelta(WorkloadIdentity Workload, Energy Energy, ulong CpuMicroseconds, bool IsNew, Energy GpuEnergy = default);
+public readonly record struct WorkloadDelta(WorkloadIdentity Workload, Energy Energy, ulong CpuMicroseconds, bool IsNew, Energy GpuEnergy = default, Energy PlatformEnergy = default);

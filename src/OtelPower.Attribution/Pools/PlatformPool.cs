@@ -28,15 +28,6 @@ public static class PlatformPool
     public static Energy? OtherEnergy(IntervalAttribution interval)
     {
         ArgumentNullException.ThrowIfNull(interval);
-        foreach (var pool in interval.Pools)
-        {
-            if (IsPlatform(pool.Device))
-            {
-                var other = pool.Energy - interval.HostEnergy - interval.GpuEnergy;
-                return other.Microjoules > 0 ? other : Energy.Zero;
-            }
-        }
-
-        return null;
+        return interval.PlatformOtherEnergy;
     }
 }
