@@ -20,13 +20,13 @@ public static class MeterProviderBuilderExtensions
         options.Validate();
 
         // Scoped to our meter: another library's hw.energy keeps its own limit. Consumer instruments hold a
-        // CPU set and, on GPU hosts, a GPU set of series, each planned within the limit.
+        // CPU set and, on GPU hosts, a GPU set of series (and a platform set when asked), each planned within the limit.
         var meterName = options.MeterName;
         builder.AddView(instrument =>
             instrument.Meter.Name == meterName && SemanticConventions.InstrumentNames.Contains(instrument.Name)
                 ? new MetricStreamConfiguration
                 {
-                    CardinalityLimit = SemanticConventions.ConsumerInstrumentNames.Contains(instrument.Name) ? 2 * options.CardinalityLimit : options.CardinalityLimit,
+                    CardinalityLimit = SemanticConventions.ConsumerInstrumentNames.Contains(instrument.Name) ? options.ConsumerSeriesSets * options.CardinalityLimit : options.CardinalityLimit,
                 }
                 : null);
 

@@ -32,6 +32,16 @@ public sealed class PowerInstrumentationOptions
     /// </summary>
     public string MeterName { get; set; } = SemanticConventions.MeterName;
 
+    /// <summary>
+    /// Export each consumer's share of the node's other energy (platform meter minus CPU and GPUs, divided by CPU
+    /// time when the ledger is built with <c>attributePlatformOther</c>; the agent's <c>--attribute-platform</c>) as a
+    /// third set of consumer series with <c>hw.type=platform</c>, with its own budget. Off by default, like the division.
+    /// </summary>
+    public bool IncludePlatformConsumers { get; set; }
+
+    /// <summary>Consumer series sets per instrument: CPU and GPU, and platform when <see cref="IncludePlatformConsumers"/>.</summary>
+    internal int ConsumerSeriesSets => IncludePlatformConsumers ? 3 : 2;
+
     /// <summary>Add <c>process.command_line</c>. Off by default: command lines carry secrets and blow up series sizes.</summary>
     public bool IncludeCommandLine { get; set; }
 

@@ -26,6 +26,10 @@ internal sealed class PowerInstruments : IDisposable
     private readonly Dictionary<EnergyCounter, CounterStartGate> _startGates = Enum.GetValues<EnergyCounter>().ToDictionary(c => c, _ => new CounterStartGate());
     private readonly WorkloadSeriesPlanner _vms;
     private readonly WorkloadSeriesPlanner _gpuVms;
+    private readonly ProcessSeriesPlanner _platformProcesses;
+    private readonly WorkloadSeriesPlanner _platformContainers;
+    private readonly WorkloadSeriesPlanner _platformPods;
+    private readonly WorkloadSeriesPlanner _platformVms;
     private readonly Lock _updateGate = new();
     private PowerMetricsView _view = PowerMetricsView.Empty;
     private PowerMetricsView _raw = PowerMetricsView.Empty;
@@ -42,6 +46,10 @@ internal sealed class PowerInstruments : IDisposable
         _gpuPods = new WorkloadSeriesPlanner(options);
         _vms = new WorkloadSeriesPlanner(options);
         _gpuVms = new WorkloadSeriesPlanner(options);
+        _platformProcesses = new ProcessSeriesPlanner(options, static p => p.Platform);
+        _platformContainers = new WorkloadSeriesPlanner(options);
+        _platformPods = new WorkloadSeriesPlanner(options);
+        _platformVms = new WorkloadSeriesPlanner(options);
         _meter = new Meter(options.MeterName, Version);
 
         _meter.CreateObservableCounter(SemanticConventions.HwEnergy, () => Collect(EnergyCounter.Zone).ZoneEnergy, "J", "Energy counted by a RAPL zone (package, core, uncore, dram, psys) or a GPU.");
@@ -83,7 +91,8 @@ internal sealed class PowerInstruments : IDisposable
     {
         lock (_updateGate)
         {
-            _raw = PowerMetricsView.Build(snapshot, new SeriesPlanners(_processes, _containers, _pods, _gpuProcesses, _gpuContainers, _gpuPods, _vms, _gpuVms), _options);
+            _raw = PowerMetricsView.Build(snapshot, new SeriesPlanners(
+                _processes, _containers, _pods, _gpuProcesses, _gpuContainers, _gpuPods, _vms, _gpuVms, _platformProcesses, _platformContainers, _platformPods, _platformVms), _options);
             var view = _raw;
             foreach (var (counter, gate) in _startGates)
             {

@@ -158,6 +158,15 @@ internal sealed class PowerMetricsView
             }
         }
 
+        // The node's other energy divided by CPU time (--attribute-platform): a third set, labelled with the meter.
+        if (snapshot.AttributesPlatform && options.IncludePlatformConsumers && snapshot.Platform is { } meter)
+        {
+            var platformSource = new KeyValuePair<string, object?>(SemanticConventions.Source, meter.Device.Name);
+            AddConsumers(cpu, snapshot, SemanticConventions.PlatformPool, platformSource, planners.PlatformProcesses, planners.PlatformContainers, planners.PlatformPods, options, static c => c.Platform, static p => p.Platform);
+            AddVms(cpu, snapshot, SemanticConventions.PlatformPool, platformSource, planners.PlatformVms, static w => w.Platform);
+            cpu.Idle(snapshot.PlatformIdle!.Value, [platformSource, new(SemanticConventions.HwType, SemanticConventions.PlatformPool)]);
+        }
+
         KeyValuePair<string, object?>[] sourceOnly = [source];
 
         // With a whole-node meter, hw.host.* is what the semantic conventions mean: the whole host (issue 14).
@@ -407,7 +416,7 @@ internal sealed class PowerMetricsView
     }
 }
 
-/// <summary>The planners of one instrumentation: a CPU set and a GPU set.</summary>
+/// <summary>The planners of one instrumentation: a CPU set, a GPU set and a platform set.</summary>
 internal sealed record SeriesPlanners(
     ProcessSeriesPlanner Processes,
     WorkloadSeriesPlanner Containers,
@@ -416,7 +425,11 @@ internal sealed record SeriesPlanners(
     WorkloadSeriesPlanner GpuContainers,
     WorkloadSeriesPlanner GpuPods,
     WorkloadSeriesPlanner Vms,
-    WorkloadSeriesPlanner GpuVms);
+    WorkloadSeriesPlanner GpuVms,
+    ProcessSeriesPlanner PlatformProcesses,
+    WorkloadSeriesPlanner PlatformContainers,
+    WorkloadSeriesPlanner PlatformPods,
+    WorkloadSeriesPlanner PlatformVms);
 
 /// <summary>Consumer measurements being gathered for one view.</summary>
 internal sealed class ConsumerMeasurements
