@@ -76,7 +76,7 @@ internal static class AgentHost
         builder.Services.AddSingleton(sp => new EnergyPoolReaders(OpenPoolReaders(options, sp)));
         builder.Services.AddSingleton(sp => new HostSampler(
             options.ToSensorOptions(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<HostSampler>>(), sp.GetRequiredService<EnergyPoolReaders>().Readers));
-        builder.Services.AddSingleton<EnergyLedger>();
+        builder.Services.AddSingleton(new EnergyLedger(options.AttributePlatform));
         builder.Services.AddSingleton(feed);
         builder.Services.AddHostedService<SnapshotWriterService>();
         builder.Services.AddHostedService<SamplingService>();
@@ -137,6 +137,11 @@ internal static class AgentHost
         else if (AcpiPowerMeterReader.Open(options.Sysfs, time, loggers.CreateLogger<AcpiPowerMeterReader>()) is { } acpi)
         {
             readers.Add(acpi);
+        }
+        else if (options.AttributePlatform)
+        {
+            loggers.CreateLogger(typeof(AgentHost).FullName!).LogWarning(
+                "--attribute-platform has nothing to divide: this host has no ACPI power meter under {Sysfs} and no --redfish-url", options.Sysfs);
         }
 
         if (!string.IsNullOrWhiteSpace(options.NvmlLibrary)

@@ -45,6 +45,12 @@ public sealed class AgentOptions
     /// <summary>A PEM CA certificate the BMC's certificate must chain to (BMCs usually self-sign).</summary>
     public string? RedfishCa { get; set; }
 
+    /// <summary>
+    /// With a platform meter, divide the node's other energy among consumers by CPU time (<c>hw.type=platform</c>).
+    /// Off by default: disks, NICs and fans do not follow CPU time, so the split is a convention, not a measurement.
+    /// </summary>
+    public bool AttributePlatform { get; set; }
+
     /// <summary>Seconds between Redfish polls.</summary>
     public double RedfishInterval { get; set; } = 5;
 

@@ -89,6 +89,70 @@ public sealed class MetersEndToEndTests : IDisposable
         }
 
         Assert.Contains("Whole-node power from the ACPI power meter", agent.StandardError, StringComparison.Ordinal);
+
+        // Off by default: consumers carry no platform energy and no platform consumer series exist.
+        Assert.All(line.GetProperty("processes").EnumerateArray(), p => Assert.False(p.TryGetProperty("platform_energy_j", out _)));
+        Assert.False(platform.TryGetProperty("other_idle_energy_j", out _));
+        Assert.Empty(await prometheus.QueryAsync("otelpower_process_energy_joules_total{hw_type=\"platform\"}"));
+    }
+
+    [Fact]
+    public async Task Attribute_platform_divides_the_other_energy_by_cpu_time_and_it_conserves()
+    {
+        var tree = new SyntheticHostTree(_directory.Path);
+        tree.WriteZone("intel-rapl:0", "package-0", 1_000_000);
+        tree.WriteCpu(1_000, 19_000, cpuCount: 4);
+        tree.WriteProcess(300, "worker", 100, startTicks: 30);
+        tree.WriteProcess(301, "helper", 100, startTicks: 31);
+        tree.WriteFile("sys/class/hwmon/hwmon0/name", "power_meter\n");
+        tree.WriteFile("sys/class/hwmon/hwmon0/power1_average", "300000000\n");
+        tree.WriteFile("sys/class/hwmon/hwmon0/power1_average_interval", "1000\n");
+        tree.WriteLink("sys/class/hwmon/hwmon0/device", "../../../devices/LNXSYSTM:00/LNXSYBUS:00/ACPI000D:00");
+
+        var port = LoopbackPort.Free();
+        await using var agent = AgentProcess.Start(
+        [
+            "--procfs", tree.Procfs, "--sysfs", tree.Sysfs, "--cgroupfs", "", "--interval", "0.5", "--nvml-library", "",
+            "--exporter", "json,prometheus", "--prometheus-port", port.ToString(CultureInfo.InvariantCulture), "--container-engines", "",
+            "--attribute-platform",
+        ]);
+        await using var prometheus = await PrometheusServer.StartAsync(port, scrapeInterval: "500ms");
+
+        JsonElement line = default;
+        ulong rapl = 1_000_000, worker = 100, helper = 100, busy = 0;
+        for (var step = 0; step < 3; step++)
+        {
+            await agent.ReadLineAsync(Wait);
+            tree.BeginStep();
+            rapl += 20_000_000;
+            worker += 40;
+            helper += 10;
+            busy += 50;
+            tree.WriteEnergy("intel-rapl:0", rapl);
+            tree.WriteProcess(300, "worker", worker, startTicks: 30);
+            tree.WriteProcess(301, "helper", helper, startTicks: 31);
+            tree.WriteCpu(1_000 + busy, 19_000 + (ulong)(step * 150), cpuCount: 4);
+            tree.CommitStep();
+            line = await agent.ReadUntilAsync(l => l.GetProperty("host").GetProperty("energy_j").GetDouble() >= (rapl - 1_000_000) / 1e6 - 1e-9, "met the condition", Wait);
+        }
+
+        var platform = line.GetProperty("platform");
+        var other = platform.GetProperty("other_energy_j").GetDouble();
+        var idle = platform.GetProperty("other_idle_energy_j").GetDouble();
+        var shares = line.GetProperty("processes").EnumerateArray().ToDictionary(p => p.GetProperty("pid").GetInt32(), p => p.GetProperty("platform_energy_j").GetDouble());
+        Assert.True(other > 0, $"other energy {other} J");
+        Assert.Equal(other, shares.Values.Sum() + idle, 5); // every microjoule of the other energy is a share or idle
+        Assert.True(shares[300] > 2 * shares[301], $"the worker used 4x the helper's CPU time: {shares[300]} J vs {shares[301]} J");
+        Assert.True(shares[301] > 0);
+        Assert.Equal(60.0, line.GetProperty("host").GetProperty("energy_j").GetDouble(), 6); // the CPU pool is unchanged
+
+        await prometheus.WaitForAsync(
+            async () => (await prometheus.QueryAsync("sum(otelpower_process_energy_joules_total{hw_type=\"platform\"})")).SingleOrDefault().Value > 0,
+            Wait,
+            "platform joules on the process series");
+        var series = await prometheus.QueryAsync("otelpower_process_energy_joules_total{hw_type=\"platform\"}");
+        Assert.All(series, s => Assert.Equal("acpi_power_meter", s.Labels["otelpower_source"]));
+        Assert.Single(await prometheus.QueryAsync("otelpower_idle_energy_joules_total{hw_type=\"platform\"}"));
     }
 
     [Fact]

@@ -44,6 +44,7 @@ internal sealed class CommandLine
         new("--redfish-url", "RedfishUrl", OptionValueKind.Text, "URL", "BMC Redfish service for whole-node power (default: the ACPI power meter, if any)"),
         new("--redfish-credentials", "RedfishCredentials", OptionValueKind.Path, "FILE", "file with user:password for Redfish (default: OTELPOWER_REDFISH_USER/_PASSWORD)"),
         new("--redfish-ca", "RedfishCa", OptionValueKind.Path, "FILE", "PEM CA certificate the BMC's certificate must chain to"),
+        new("--attribute-platform", "AttributePlatform", OptionValueKind.Flag, "", "divide the node's other energy (platform meter - CPU - GPUs) among consumers by CPU time, hw.type=platform (default off)"),
         new("--redfish-interval", "RedfishInterval", OptionValueKind.Number, "SECONDS", "time between Redfish polls (default 5)"),
         new("--nvml-library", "NvmlLibrary", OptionValueKind.OptionalPath, "PATH", "NVIDIA NVML library for GPU energy (default libnvidia-ml.so.1; \"\" for none)"),
     ];

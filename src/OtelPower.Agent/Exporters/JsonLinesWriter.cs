@@ -102,6 +102,7 @@ internal sealed class JsonLinesWriter : ISnapshotWriter, IDisposable
             WriteWorkload(json, process.Process.Container, snapshot.MetadataOf(process.Process.Container));
             WriteEnergy(json, process.Energy);
             WriteGpuEnergy(json, process.Gpu);
+            WritePlatformEnergy(json, snapshot, process.Platform);
             json.WriteEndObject();
         }
 
@@ -117,6 +118,7 @@ internal sealed class JsonLinesWriter : ISnapshotWriter, IDisposable
             json.WriteNumber("cpu_s", container.IntervalCpuMicroseconds / 1e6);
             WriteEnergy(json, container.Energy);
             WriteGpuEnergy(json, container.Gpu);
+            WritePlatformEnergy(json, snapshot, container.Platform);
             json.WriteEndObject();
         }
 
@@ -130,6 +132,7 @@ internal sealed class JsonLinesWriter : ISnapshotWriter, IDisposable
             WriteIfKnown(json, "k8s_namespace_name", pod.Namespace);
             WriteEnergy(json, pod.Energy);
             WriteGpuEnergy(json, pod.Gpu);
+            WritePlatformEnergy(json, snapshot, pod.Platform);
             json.WriteEndObject();
         }
 
@@ -161,6 +164,7 @@ internal sealed class JsonLinesWriter : ISnapshotWriter, IDisposable
             json.WriteNumber("cpu_s", vm.IntervalCpuMicroseconds / 1e6);
             WriteEnergy(json, vm.Energy);
             WriteGpuEnergy(json, vm.Gpu);
+            WritePlatformEnergy(json, snapshot, vm.Platform);
             json.WriteEndObject();
         }
 
@@ -220,7 +224,26 @@ internal sealed class JsonLinesWriter : ISnapshotWriter, IDisposable
         WriteEnergy(json, platform.Energy);
         json.WriteNumber("other_energy_j", other.Total.Joules);
         json.WriteNumber("other_power_w", Math.Round(other.Power.Watts, 6));
+        if (snapshot.PlatformIdle is { } idle)
+        {
+            // --attribute-platform: the other energy no live process got (consumers carry platform_energy_j).
+            json.WriteNumber("other_idle_energy_j", idle.Total.Joules);
+            json.WriteNumber("other_idle_power_w", Math.Round(idle.Power.Watts, 6));
+        }
+
         json.WriteEndObject();
+    }
+
+    /// <summary>A consumer's share of the node's other energy, only when it is divided (<c>--attribute-platform</c>).</summary>
+    private static void WritePlatformEnergy(Utf8JsonWriter json, AttributionSnapshot snapshot, EnergyTally tally)
+    {
+        if (!snapshot.AttributesPlatform)
+        {
+            return;
+        }
+
+        json.WriteNumber("platform_energy_j", tally.Total.Joules);
+        json.WriteNumber("platform_power_w", Math.Round(tally.Power.Watts, 6));
     }
 
     private static void WriteGpuEnergy(Utf8JsonWriter json, EnergyTally tally)

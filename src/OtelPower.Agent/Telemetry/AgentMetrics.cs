@@ -27,6 +27,7 @@ internal static class AgentMetrics
                 {
                     instrumentation.MaxProcessSeries = options.MaxProcessSeries;
                     instrumentation.IncludeCommandLine = options.IncludeCmdline;
+                    instrumentation.IncludePlatformConsumers = options.AttributePlatform;
                 });
 
                 if (options.CarbonIntensity is not null || !string.IsNullOrEmpty(options.CarbonIntensityFile))
