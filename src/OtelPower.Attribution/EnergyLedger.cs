@@ -12,6 +12,10 @@ public sealed class EnergyLedger
 {
     private readonly Dictionary<string, (EnergyTally Cpu, EnergyTally Gpu, EnergyTally Platform)> _pods = new(StringComparer.Ordinal);
     private readonly bool _attributePlatformOther;
+
+    // Pods that have had a container in this agent's books: one that loses its last container is not booked at 0 J
+    // again while the API still lists it (completed), which would read as a counter reset.
+    private readonly HashSet<string> _podsWithContainers = new(StringComparer.Ordinal);
     private HostSample? _previous;
     private AttributionSnapshot? _latest;
 
@@ -173,7 +177,10 @@ public sealed class EnergyLedger
         return ImmutableCollectionsMarshal.AsImmutableArray(workloads);
     }
 
-    /// <summary>Pods sum their containers; a pod's total lives as long as any of its containers is present.</summary>
+    /// <summary>
+    /// Pods sum their containers; a pod's total lives as long as any of its containers is present. A pod the API lists
+    /// before any of its containers has a cgroup is booked at 0 J, so its series starts at zero.
+    /// </summary>
     private ImmutableArray<PodEnergy> AccumulatePods(IntervalAttribution interval, TimeSpan duration, HostSample sample)
     {
         var intervalByPod = new SortedDictionary<string, (Energy Energy, Energy Gpu, Energy Platform, string? Name, string? Namespace)>(StringComparer.Ordinal);
@@ -190,6 +197,16 @@ public sealed class EnergyLedger
             intervalByPod[uid] = (pod.Energy + delta.Energy, pod.Gpu + delta.GpuEnergy, pod.Platform + delta.PlatformEnergy, pod.Name ?? metadata?.PodName, pod.Namespace ?? metadata?.Namespace);
         }
 
+        _podsWithContainers.UnionWith(intervalByPod.Keys);
+        foreach (var (uid, listed) in sample.ListedPods)
+        {
+            if (!_podsWithContainers.Contains(uid))
+            {
+                intervalByPod.TryAdd(uid, (Energy.Zero, Energy.Zero, Energy.Zero, listed.PodName, listed.Namespace));
+            }
+        }
+
+        _podsWithContainers.RemoveWhere(uid => !intervalByPod.ContainsKey(uid) && !sample.ListedPods.ContainsKey(uid));
         foreach (var gone in _pods.Keys.Where(uid => !intervalByPod.ContainsKey(uid)).ToList())
         {
             _pods.Remove(gone);
@@ -265,6 +282,7 @@ public sealed class EnergyLedger
             missingPools is null ? current.Pools : [.. current.Pools.AddRange(missingPools).OrderBy(p => p.Device.Id, StringComparer.Ordinal)])
         {
             UptimeTicks = current.UptimeTicks,
+            ListedPods = current.ListedPods,
         };
     }
 }

@@ -81,6 +81,13 @@ public sealed class HostSample
     /// </summary>
     public ulong UptimeTicks { get; init; }
 
+    /// <summary>
+    /// The pods the orchestrator lists on this node at this instant, by pod UID (container name unset), whether or not
+    /// their containers run yet; empty outside Kubernetes. A pod listed before its cgroup burns is booked at 0 J, so its
+    /// energy series exists before it carries joules.
+    /// </summary>
+    public IReadOnlyDictionary<string, ContainerMetadata> ListedPods { get; init; } = ImmutableDictionary<string, ContainerMetadata>.Empty;
+
     /// <summary>Converts clock ticks to microseconds, the unit every CPU-time share is computed in.</summary>
     public ulong TicksToMicroseconds(ulong ticks) => (ulong)((UInt128)ticks * 1_000_000 / (ulong)ClockTicksPerSecond);
 

@@ -108,7 +108,11 @@ public sealed partial class HostSampler
         var workloads = VmReadings.Join(_cgroups?.ReadWorkloads() ?? [], processes, ClockTicks.PerSecond);
         var zones = _estimator is { } estimator ? [estimator.Read(cpu, cpuCount, monotonic)] : _hwmonCpu is { } hwmon ? hwmon.Read() : ReadZones();
         containerMetadata = NameByPod(workloads, containerMetadata, podMetadata);
-        return new HostSample(timestamp, monotonic, Source, zones, cpu, cpuCount, processes, ClockTicks.PerSecond, workloads, containerMetadata, ReadPools()) { UptimeTicks = uptimeTicks };
+        return new HostSample(timestamp, monotonic, Source, zones, cpu, cpuCount, processes, ClockTicks.PerSecond, workloads, containerMetadata, ReadPools())
+        {
+            UptimeTicks = uptimeTicks,
+            ListedPods = podMetadata ?? ImmutableDictionary<string, ContainerMetadata>.Empty,
+        };
     }
 
     private static ImmutableDictionary<string, ContainerMetadata>? NameByPod(

@@ -23,6 +23,8 @@ internal sealed class SampleBuilder
     private ulong _uptimeTicks;
     private CpuTimes _cpu;
 
+    private readonly Dictionary<string, ContainerMetadata> _listedPods = [];
+
     public static SampleBuilder At(double seconds) => new() { _time = TimeSpan.FromSeconds(seconds) };
 
     public SampleBuilder Zone(EnergyZone zone, ulong microjoules, ulong maxRange = 262_143_328_850)
@@ -95,7 +97,15 @@ internal sealed class SampleBuilder
             [.. _pools.OrderBy(p => p.Device.Id, StringComparer.Ordinal)])
         {
             UptimeTicks = _uptimeTicks,
+            ListedPods = _listedPods.ToImmutableDictionary(StringComparer.Ordinal),
         };
+    }
+
+    /// <summary>A pod the orchestrator lists on this node, with or without containers.</summary>
+    public SampleBuilder Listed(string podUid, string podName, string ns)
+    {
+        _listedPods[podUid] = new ContainerMetadata(podName, ns, null, ContainerMetadata.NoLabels);
+        return this;
     }
 
     /// <summary>Time since boot when the sample began, in ticks (0: unknown, first-interval attribution off).</summary>
