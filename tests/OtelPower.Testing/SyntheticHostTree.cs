@@ -25,6 +25,8 @@ public sealed partial class SyntheticHostTree
         Directory.CreateDirectory(Path.Combine(_writeRoot, "sys", "class", "powercap"));
         Directory.CreateDirectory(Path.Combine(_writeRoot, "cgroup"));
         File.WriteAllText(Path.Combine(_writeRoot, "cgroup", "cgroup.controllers"), "cpu memory pids\n"); // a cgroup v2 root
+        // /proc/uptime, as every host has: the sampler reads it to attribute a new process's or cgroup's first interval.
+        File.WriteAllText(Path.Combine(_writeRoot, "proc", "uptime"), "100000.00 300000.00\n");
         File.CreateSymbolicLink(Path.Combine(root, "current"), "gen-0");
         Procfs = Path.Combine(root, "current", "proc");
         Sysfs = Path.Combine(root, "current", "sys");
@@ -141,6 +143,16 @@ public sealed partial class SyntheticHostTree
         if (new FileInfo(path).LinkTarget is null)
         {
             File.CreateSymbolicLink(path, target);
+        }
+    }
+
+    /// <summary>Removes a cgroup directory (a container that exited) in the step being written.</summary>
+    public void RemoveCgroup(string cgroupPath)
+    {
+        var directory = Path.Combine(_writeRoot, "cgroup", cgroupPath.TrimStart('/'));
+        if (Directory.Exists(directory))
+        {
+            Directory.Delete(directory, recursive: true);
         }
     }
 

@@ -134,6 +134,20 @@ internal sealed partial class PrometheusServer : IAsyncDisposable
             .ToArray();
     }
 
+    /// <summary>Every series a selector matches over the last <paramref name="range"/>: its labels and raw samples (unix seconds, value).</summary>
+    public async Task<IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, IReadOnlyList<(double Time, double Value)> Samples)>> AllSamplesAsync(string selector, string range = "1h")
+    {
+        var url = "api/v1/query?query=" + Uri.EscapeDataString($"{selector}[{range}]");
+        using var document = JsonDocument.Parse(await _http.GetStringAsync(url));
+        return document.RootElement.GetProperty("data").GetProperty("result").EnumerateArray()
+            .Select(r => (
+                (IReadOnlyDictionary<string, string>)r.GetProperty("metric").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!),
+                (IReadOnlyList<(double Time, double Value)>)r.GetProperty("values").EnumerateArray()
+                    .Select(v => (v[0].GetDouble(), double.Parse(v[1].GetString()!, CultureInfo.InvariantCulture)))
+                    .ToArray()))
+            .ToArray();
+    }
+
     public async Task WaitForAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
     {
         var deadline = DateTime.UtcNow + timeout;
