@@ -11,13 +11,22 @@ public sealed class VmPowercapWriterTests
     private static readonly VmIdentity Web = new("web-01", "6f1b0c2e-0d6a-4b8e-9a55-1c3f2e4d5a6b", new ProcessKey(3000, 500), @"/machine.slice/machine-qemu\x2d1\x2dweb\x2d01.scope");
     private static readonly VmIdentity Db = new("db", null, new ProcessKey(3100, 600), null);
 
-    private static AttributionSnapshot Snapshot(params (VmIdentity Vm, long IntervalMicrojoules)[] vms)
+    // The agent's books: each VM's cumulative joules, as the ledger keeps them (a restarted agent starts from 0).
+    private readonly Dictionary<WorkloadKey, long> _totals = [];
+
+    /// <summary>The next snapshot of the books, each VM's joules in this interval added to its total.</summary>
+    private AttributionSnapshot Snapshot(params (VmIdentity Vm, long IntervalMicrojoules)[] vms)
     {
         var interval = TimeSpan.FromSeconds(1);
         var host = EnergyTally.Start(new Energy(vms.Sum(v => v.IntervalMicrojoules)), interval);
+        var workloads = vms.Select(v =>
+        {
+            var total = _totals[v.Vm.Key] = _totals.GetValueOrDefault(v.Vm.Key) + v.IntervalMicrojoules;
+            return new WorkloadEnergy(v.Vm, new EnergyTally(new Energy(total), new Energy(v.IntervalMicrojoules), new Energy(v.IntervalMicrojoules).Over(interval)), 0);
+        });
         return new AttributionSnapshot(
             DateTimeOffset.UnixEpoch, interval, 1, EnergySource.Rapl, host, [], EnergyTally.Start(Energy.Zero, interval), [], 100,
-            [.. vms.Select(v => new WorkloadEnergy(v.Vm, EnergyTally.Start(new Energy(v.IntervalMicrojoules), interval), 0)).OrderBy(w => w.Key)]);
+            [.. workloads.OrderBy(w => w.Key)]);
     }
 
     private static ulong Counter(string root, string vm) =>
@@ -56,10 +65,25 @@ public sealed class VmPowercapWriterTests
         new VmPowercapWriter(directory.Path, NullLogger.Instance).Write(Snapshot((Web, 7_000_000)));
 
         var restarted = new VmPowercapWriter(directory.Path, NullLogger.Instance);
+        _totals.Clear(); // a new agent's books
         restarted.Write(Snapshot((Web, 0))); // a new agent's first interval books no joules for a VM it just met
         Assert.Equal(7_000_000UL, Counter(directory.Path, "web-01"));
         restarted.Write(Snapshot((Web, 1_000_000)));
         Assert.Equal(8_000_000UL, Counter(directory.Path, "web-01"));
+    }
+
+    [Fact]
+    public void Snapshots_the_writer_skipped_lose_no_joules()
+    {
+        using var directory = new TemporaryDirectory();
+        var writer = new VmPowercapWriter(directory.Path, NullLogger.Instance);
+        writer.Write(Snapshot((Web, 1_000_000), (Db, 100)));
+        Snapshot((Web, 2_000_000), (Db, 200)); // the writer fell behind and skipped these two
+        Snapshot((Web, 4_000_000));
+        writer.Write(Snapshot((Web, 8_000_000), (Db, 400)));
+
+        Assert.Equal(15_000_000UL, Counter(directory.Path, "web-01"));
+        Assert.Equal(700UL, Counter(directory.Path, "db"));
     }
 
     [Fact]

@@ -29,6 +29,9 @@ internal sealed partial class VmPowercapWriter : ISnapshotWriter
     private readonly ulong _maxRange;
     private readonly ILogger _logger;
     private readonly Dictionary<string, ulong> _counters = new(StringComparer.Ordinal);
+
+    // Each live VM's cumulative joules in the last snapshot written; a VM not in it is new and counts in full.
+    private Dictionary<WorkloadKey, long> _writtenTotals = [];
     private readonly string _temporarySuffix = ".tmp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
 
     public VmPowercapWriter(string root, ILogger logger, ulong maxEnergyRangeMicrojoules = DefaultMaxEnergyRangeMicrojoules)
@@ -62,12 +65,20 @@ internal sealed partial class VmPowercapWriter : ISnapshotWriter
         ArgumentNullException.ThrowIfNull(snapshot);
 
         // Two qemu processes may carry the same -name (a hand-started copy): their joules share one counter.
+        // Each VM advances by its cumulative joules since the last snapshot written, not by the interval's: the
+        // writer skips to the newest snapshot when it falls behind, and a skipped interval must not be lost.
         var intervalByName = new SortedDictionary<string, ulong>(StringComparer.Ordinal);
+        var totals = new Dictionary<WorkloadKey, long>(snapshot.Vms.Length);
         foreach (var vm in snapshot.Vms)
         {
             var name = DirectoryName(((VmIdentity)vm.Workload).Name);
-            intervalByName[name] = intervalByName.GetValueOrDefault(name) + (ulong)Math.Max(0, vm.Energy.Interval.Microjoules);
+            var total = vm.Energy.Total.Microjoules;
+            var since = total - _writtenTotals.GetValueOrDefault(vm.Key);
+            totals[vm.Key] = total;
+            intervalByName[name] = intervalByName.GetValueOrDefault(name) + (ulong)Math.Max(0, since);
         }
+
+        _writtenTotals = totals;
 
         foreach (var (name, microjoules) in intervalByName)
         {
