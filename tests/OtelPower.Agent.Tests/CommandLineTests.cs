@@ -28,6 +28,14 @@ public sealed partial class CommandLineTests
     }
 
     [Fact]
+    public void A_value_starting_with_at_is_a_value_not_a_response_file()
+    {
+        var parsed = CommandLine.Parse(["--procfs", "@host-proc"]);
+        Assert.Empty(parsed.Errors);
+        Assert.Equal("@host-proc", parsed.Settings["Procfs"]);
+    }
+
+    [Fact]
     public void Repeated_exporter_options_make_a_list()
     {
         var parsed = CommandLine.Parse(["--exporter", "console", "--exporter", "json"]);

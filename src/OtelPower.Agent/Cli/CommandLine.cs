@@ -121,7 +121,8 @@ internal sealed class CommandLine
         });
         var root = CreateRootCommand(options.Select(pair => pair.Option), options.Where(pair => BenchSampleOptions.Contains(pair.Spec.Name)).Select(pair => pair.Option), iterations);
 
-        var result = root.Parse(args);
+        // No response files: "--procfs @x" means the path @x, as it always has.
+        var result = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         var command = result.Action switch
         {
             ParseErrorAction => AgentCommand.Run,
