@@ -3,6 +3,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using OtelPower.Agent;
 using OtelPower.Agent.Cli;
+using OtelPower.Agent.Sampling;
+using OtelPower.Attribution;
 using OtelPower.Sensors;
 
 var commandLine = CommandLine.Parse(args);
@@ -13,19 +15,10 @@ if (commandLine.Errors.Count > 0)
     return Fail(commandLine.Errors);
 }
 
-switch (commandLine.Command)
+if (commandLine.Command is AgentCommand.Help or AgentCommand.Version or AgentCommand.Complete)
 {
-    case AgentCommand.Help:
-        Console.Out.Write(CommandLine.HelpText(version));
-        return ExitCodes.Success;
-    case AgentCommand.Version:
-        Console.Out.WriteLine(version);
-        return ExitCodes.Success;
-    case AgentCommand.Bench:
-        // The benchmark and its synthetic host moved out of the shipped binary (issue 11).
-        Console.Error.WriteLine("otelpower: the benchmark is no longer part of the agent; run it from a source checkout:");
-        Console.Error.WriteLine("  dotnet run -c Release --project bench/OtelPower.Bench -- sample   (or bench/compare.sh against prometheus-process-exporter)");
-        return ExitCodes.BadInput;
+    // System.CommandLine's own output: help, the version, or the [suggest] directive's completions.
+    return commandLine.Invoke(Console.Out, Console.Error);
 }
 
 var configuration = AgentHost.BuildConfiguration(commandLine.Settings);
@@ -59,15 +52,21 @@ if (!string.IsNullOrEmpty(options.Output))
 }
 
 using var host = AgentHost.CreateBuilder(configuration, options, version).Build();
+HostSampler sampler;
 try
 {
     // Build the sampler before starting, so a wrong --procfs is a clear error and exit code 2, not a crash.
-    _ = host.Services.GetRequiredService<HostSampler>();
+    sampler = host.Services.GetRequiredService<HostSampler>();
     _ = host.Services.GetService<OtelPower.Agent.Telemetry.OpenTelemetryDiagnostics>();
 }
 catch (SensorConfigurationException exception)
 {
     return Fail([exception.Message]);
+}
+
+if (commandLine.Command == AgentCommand.Bench)
+{
+    return SampleCostBench.Run(sampler, host.Services.GetRequiredService<EnergyLedger>(), host.Services.GetRequiredService<AttributionFeed>(), commandLine.BenchIterations, Console.Out);
 }
 
 try

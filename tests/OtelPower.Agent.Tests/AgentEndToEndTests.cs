@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using OtelPower.Testing;
 
@@ -176,6 +177,49 @@ public sealed class AgentEndToEndTests
         Assert.Equal(0, exitCode);
         Assert.Contains("--procfs", stdout, StringComparison.Ordinal);
         Assert.Contains("--include-cmdline", stdout, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--frobnicate" }, "otelpower: Unrecognized command or argument '--frobnicate'.")]
+    [InlineData(new[] { "--interval", "fast" }, "otelpower: --interval expects a number (e.g. 0.5), not 'fast'.")]
+    [InlineData(new[] { "--samples", "1", "--procfs" }, "otelpower: --procfs needs a value (PATH).")]
+    [InlineData(new[] { "bench", "--processes", "10" }, "otelpower: Unrecognized command or argument '--processes'.")]
+    public async Task Bad_command_line_exits_2_naming_the_option_and_writes_nothing_to_stdout(string[] args, string message)
+    {
+        var (exitCode, stdout, stderr) = await AgentProcess.RunAsync(args);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains(message, stderr.Split('\n').Select(l => l.TrimEnd()));
+        Assert.Contains("Run 'otelpower --help' for usage.", stderr, StringComparison.Ordinal);
+        Assert.Equal(string.Empty, stdout);
+    }
+
+    [Fact]
+    public async Task The_built_agent_answers_the_suggest_directive()
+    {
+        const string Line = "otelpower --exporter p";
+        var (exitCode, stdout, _) = await AgentProcess.RunAsync($"[suggest:{Line.Length}]", Line);
+
+        Assert.Equal(0, exitCode);
+        Assert.Equal(["prometheus", "otlp"], stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+    }
+
+    [Fact]
+    public async Task Bench_measures_samples_of_the_given_host_and_exits_0()
+    {
+        using var host = new HostScenario();
+        var (exitCode, stdout, stderr) = await AgentProcess.RunAsync(
+            "bench", "--procfs", host.Tree.Procfs, "--sysfs", host.Tree.Sysfs, "--cgroupfs", "", "--nvml-library", "", "--iterations", "3");
+
+        Assert.True(exitCode == 0, stderr);
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("otelpower bench: 2 processes, 0 containers, 0 other pools, source rapl,", lines[0], StringComparison.Ordinal);
+        Assert.EndsWith("3 samples after 3 to warm up", lines[0].TrimEnd(), StringComparison.Ordinal);
+        var figures = lines[2].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(f => double.Parse(f, CultureInfo.InvariantCulture)).ToArray();
+        Assert.Equal(4, figures.Length);
+        Assert.All(figures, f => Assert.True(f >= 0));
+        Assert.True(figures[1] > 0, "a sample takes some wall time");
+        Assert.StartsWith("peak RSS (VmHWM) of this process: ", lines[3], StringComparison.Ordinal);
     }
 
     private static double Host(JsonElement line) => line.GetProperty("host").GetProperty("energy_j").GetDouble();

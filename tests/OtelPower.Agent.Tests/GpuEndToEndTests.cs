@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using OpenTelemetry.Proto.Metrics.V1;
 using OtelPower.Testing;
 using OtelPower.Agent.Tests.Kubernetes;
 using OtelPower.Agent.Tests.Otlp;

@@ -1,3 +1,4 @@
+using OpenTelemetry.Proto.Metrics.V1;
 using OtelPower.Agent.Tests.Otlp;
 
 namespace OtelPower.Agent.Tests;

@@ -1,4 +1,8 @@
-using System.Text;
+using System.CommandLine;
+using System.CommandLine.Completions;
+using System.CommandLine.Help;
+using System.CommandLine.Invocation;
+using System.Globalization;
 
 namespace OtelPower.Agent.Cli;
 
@@ -8,29 +12,41 @@ internal enum AgentCommand
     Run,
     Help,
     Version,
+
+    /// <summary>The <c>[suggest]</c> directive: shell completion.</summary>
+    Complete,
     Bench,
 }
 
 /// <summary>
-/// Parses the agent's command line into configuration keys. The option names are a public contract;
-/// values are checked for shape here and for meaning by <see cref="AgentOptions.Validate"/>, so the same
-/// rules apply to values from appsettings.json and the environment.
+/// Parses the agent's command line, with System.CommandLine, into configuration keys. The option names are a
+/// public contract; values are checked for shape here and for meaning by <see cref="AgentOptions.Validate"/>, so
+/// the same rules apply to values from appsettings.json and the environment. Help, <c>--version</c> and shell
+/// completion (<c>[suggest]</c>) are System.CommandLine's own.
 /// </summary>
 internal sealed class CommandLine
 {
+    public const string BenchCommandName = "bench";
+
     public static readonly IReadOnlyList<CommandLineOption> Options =
     [
-        new("--procfs", "Procfs", OptionValueKind.Path, "PATH", "procfs root to read CPU time from (default /proc)"),
+    new("--procfs", "Procfs", OptionValueKind.Path, "PATH", "procfs root to read CPU time from (default /proc)"),
         new("--sysfs", "Sysfs", OptionValueKind.Path, "PATH", "sysfs root to read powercap RAPL and hwmon from (default /sys)"),
         new("--powercap", "Powercap", OptionValueKind.Path, "PATH", "powercap tree to read instead of <sysfs>/class/powercap (in a VM: the hypervisor's tree)"),
         new("--cgroupfs", "Cgroupfs", OptionValueKind.OptionalPath, "PATH", "cgroup root to measure containers under (default /sys/fs/cgroup; \"\" for none)"),
         new("--interval", "Interval", OptionValueKind.Number, "SECONDS", "time between samples, fractions allowed (default 1)"),
-        new("--exporter", "Exporter", OptionValueKind.List, "LIST", "console, json, otlp, prometheus; comma-separated or repeated (default console)"),
+        new("--exporter", "Exporter", OptionValueKind.List, "LIST", "console, json, otlp, prometheus; comma-separated or repeated (default console)")
+        {
+            Completions = AgentOptions.KnownExporters,
+        },
         new("--output", "Output", OptionValueKind.Path, "FILE", "append json lines to FILE instead of stdout"),
         new("--samples", "Samples", OptionValueKind.WholeNumber, "N", "exit 0 after N reported intervals (default 0: run until stopped)"),
         new("--top", "Top", OptionValueKind.WholeNumber, "N", "process rows in the console view (default 10)"),
         new("--otlp-endpoint", "OtlpEndpoint", OptionValueKind.Text, "URL", "OTLP collector endpoint (default: OTEL_EXPORTER_OTLP_ENDPOINT, else localhost:4317)"),
-        new("--otlp-protocol", "OtlpProtocol", OptionValueKind.Text, "PROTOCOL", "grpc or http/protobuf (default: OTEL_EXPORTER_OTLP_PROTOCOL, else grpc)"),
+        new("--otlp-protocol", "OtlpProtocol", OptionValueKind.Text, "PROTOCOL", "grpc or http/protobuf (default: OTEL_EXPORTER_OTLP_PROTOCOL, else grpc)")
+        {
+            Completions = [AgentOptions.GrpcProtocol, AgentOptions.HttpProtobufProtocol],
+        },
         new("--prometheus-port", "PrometheusPort", OptionValueKind.WholeNumber, "PORT", "port of the Prometheus endpoint /metrics (default 9464)"),
         new("--node-name", "NodeName", OptionValueKind.Text, "NAME", "this node's name for k8s.node.name (default: NODE_NAME)"),
         new("--kubernetes", "Kubernetes", OptionValueKind.Flag, "", "name containers from the Kubernetes API (automatic inside a pod)"),
@@ -49,12 +65,27 @@ internal sealed class CommandLine
         new("--nvml-library", "NvmlLibrary", OptionValueKind.OptionalPath, "PATH", "NVIDIA NVML library for GPU energy (default libnvidia-ml.so.1; \"\" for none)"),
     ];
 
-    private CommandLine(AgentCommand command, IReadOnlyDictionary<string, string?> settings, IReadOnlyList<string> errors, IReadOnlyList<string> commandArguments)
+    /// <summary>The options <c>bench</c> takes besides its own: those that decide what one sample reads.</summary>
+    private static readonly string[] BenchSampleOptions = ["--procfs", "--sysfs", "--powercap", "--cgroupfs", "--nvml-library", "--include-cmdline"];
+
+    private const int DefaultBenchIterations = 50;
+
+    private CommandLine(ParseResult result, AgentCommand command, IReadOnlyList<(CommandLineOption Spec, Option Option)> options, IReadOnlyList<string> errors, int benchIterations)
     {
+        Result = result;
         Command = command;
-        Settings = settings;
         Errors = errors;
-        CommandArguments = commandArguments;
+        BenchIterations = benchIterations;
+        var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (spec, option) in options)
+        {
+            if (spec.SettingOf(result, option) is { } value)
+            {
+                settings[spec.ConfigurationKey] = value;
+            }
+        }
+
+        Settings = settings;
     }
 
     public AgentCommand Command { get; }
@@ -62,106 +93,79 @@ internal sealed class CommandLine
     /// <summary>Configuration keys and values set on the command line.</summary>
     public IReadOnlyDictionary<string, string?> Settings { get; }
 
+    /// <summary>Each problem with the command line, naming the option or word and what is wrong.</summary>
     public IReadOnlyList<string> Errors { get; }
 
-    /// <summary>The arguments after a sub-command such as <c>bench</c>.</summary>
-    public IReadOnlyList<string> CommandArguments { get; }
+    /// <summary>Samples <c>bench</c> measures (after as many to warm up).</summary>
+    public int BenchIterations { get; }
+
+    /// <summary>System.CommandLine's parse of the arguments.</summary>
+    public ParseResult Result { get; }
 
     public static CommandLine Parse(IReadOnlyList<string> args)
     {
         ArgumentNullException.ThrowIfNull(args);
-        if (args.Count > 0 && args[0] == "bench")
+        var options = Options.Select(spec => (Spec: spec, Option: spec.CreateOption())).ToArray();
+        var iterations = new Option<int>("--iterations")
         {
-            return new CommandLine(AgentCommand.Bench, new Dictionary<string, string?>(), [], args.Skip(1).ToArray());
-        }
-
-        var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
-        var errors = new List<string>();
-        var command = AgentCommand.Run;
-        for (var i = 0; i < args.Count; i++)
+            Description = "samples to measure, after as many to warm up",
+            HelpName = "N",
+            DefaultValueFactory = _ => DefaultBenchIterations,
+        };
+        iterations.Validators.Add(result =>
         {
-            var arg = args[i];
-            if (arg is "--help" or "-h" or "-?")
+            // A word that is not a number is System.CommandLine's error already.
+            if (result.Tokens is [.., var last] && int.TryParse(last.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var count) && count < 1)
             {
-                command = AgentCommand.Help;
-                continue;
+                result.AddError("--iterations must be 1 or more.");
             }
+        });
+        var root = CreateRootCommand(options.Select(pair => pair.Option), options.Where(pair => BenchSampleOptions.Contains(pair.Spec.Name)).Select(pair => pair.Option), iterations);
 
-            if (arg is "--version")
-            {
-                command = AgentCommand.Version;
-                continue;
-            }
+        // No response files: "--procfs @x" means the path @x, as it always has.
+        var result = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+        var command = result.Action switch
+        {
+            ParseErrorAction => AgentCommand.Run,
+            HelpWithNotesAction => AgentCommand.Help,
+            _ when result.GetResult(root.Directives.OfType<SuggestDirective>().Single()) is not null => AgentCommand.Complete,
+            { } action when action == root.Options.OfType<VersionOption>().Single().Action => AgentCommand.Version,
+            _ when result.CommandResult.Command.Name == BenchCommandName => AgentCommand.Bench,
+            _ => AgentCommand.Run,
+        };
 
-            var (name, inlineValue) = SplitInlineValue(arg);
-            var option = Options.FirstOrDefault(o => string.Equals(o.Name, name, StringComparison.Ordinal));
-            if (option is null)
-            {
-                errors.Add(arg.StartsWith('-') ? $"Unknown option '{arg}'." : $"Unexpected argument '{arg}'.");
-                continue;
-            }
-
-            if (!option.TakesValue)
-            {
-                settings[option.ConfigurationKey] = inlineValue ?? "true";
-                continue;
-            }
-
-            var value = inlineValue;
-            if (value is null)
-            {
-                if (i + 1 >= args.Count || (args[i + 1].StartsWith("--", StringComparison.Ordinal) && args[i + 1].Length > 2))
-                {
-                    errors.Add($"{option.Name} needs a value ({option.ValueName}).");
-                    continue;
-                }
-
-                value = args[++i];
-            }
-
-            if (!option.TryCheckValue(value, out var error))
-            {
-                errors.Add(error!);
-                continue;
-            }
-
-            // A repeated list option adds to the list; any other repeated option: the last one wins.
-            settings[option.ConfigurationKey] = option.Kind == OptionValueKind.List && settings.TryGetValue(option.ConfigurationKey, out var earlier)
-                ? earlier + "," + value
-                : value;
-        }
-
-        return new CommandLine(command, settings, errors, []);
+        // --help and [suggest] clear parse errors: help for a half-typed command line is still help.
+        var errors = result.Action is ParseErrorAction ? result.Errors.Select(error => error.Message).Distinct(StringComparer.Ordinal).ToArray() : [];
+        // A value that failed to convert throws when read; with errors the command does not run.
+        return new CommandLine(result, command, options, errors, errors.Length == 0 ? result.GetValue(iterations) : DefaultBenchIterations);
     }
 
-    public static string HelpText(string version)
+    /// <summary>Runs System.CommandLine's own action for help, <c>--version</c> and <c>[suggest]</c>.</summary>
+    public int Invoke(TextWriter output, TextWriter error) =>
+        Result.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+
+    private static RootCommand CreateRootCommand(IEnumerable<Option> options, IEnumerable<Option> benchSampleOptions, Option<int> iterations)
     {
-        var text = new StringBuilder();
-        text.AppendLine($"otelpower {version}: per-process energy from RAPL (or a labelled estimate), attributed by CPU time.");
-        text.AppendLine();
-        text.AppendLine("Usage: otelpower [options]");
-        text.AppendLine("       otelpower bench [--processes N] [--iterations N]");
-        text.AppendLine();
-        text.AppendLine("Options:");
-        foreach (var option in Options)
+        var root = new RootCommand("Per-process energy from RAPL (or a labelled estimate), attributed by CPU time; exported to the console, JSON lines, OTLP or Prometheus.");
+        foreach (var option in options)
         {
-            var left = option.TakesValue ? $"{option.Name} {option.ValueName}" : option.Name;
-            text.AppendLine($"  {left,-24} {option.Help}");
+            root.Add(option);
         }
 
-        text.AppendLine($"  {"--help, -h",-24} show this help and exit");
-        text.AppendLine($"  {"--version",-24} print the version and exit");
-        text.AppendLine();
-        text.AppendLine("Every option can also be set in appsettings.json or as an OTELPOWER_ environment variable");
-        text.AppendLine("(OTELPOWER_INTERVAL=2, OTELPOWER_ESTIMATOR__MAXWATTSPERCPU=4). Reading RAPL needs root: without it");
-        text.AppendLine("the agent estimates from CPU utilisation and labels every figure source=estimate.");
-        text.AppendLine("Exit codes: 0 done, 1 failed while running, 2 bad command line, configuration or input path.");
-        return text.ToString();
-    }
+        // The agent runs in Program.cs; without an action here System.CommandLine would demand a sub-command.
+        root.SetAction(_ => ExitCodes.Success);
+        var bench = new Command(BenchCommandName, "Measure what one sample of this host costs (CPU, allocations, peak RSS), then exit");
+        bench.SetAction(_ => ExitCodes.Success);
+        bench.Add(iterations);
+        foreach (var option in benchSampleOptions)
+        {
+            bench.Add(option);
+        }
 
-    private static (string Name, string? Value) SplitInlineValue(string arg)
-    {
-        var equals = arg.IndexOf('=', StringComparison.Ordinal);
-        return arg.StartsWith("--", StringComparison.Ordinal) && equals > 2 ? (arg[..equals], arg[(equals + 1)..]) : (arg, null);
+        root.Add(bench);
+
+        var help = root.Options.OfType<HelpOption>().Single();
+        help.Action = new HelpWithNotesAction((HelpAction)help.Action!);
+        return root;
     }
 }

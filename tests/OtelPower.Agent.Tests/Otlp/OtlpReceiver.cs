@@ -8,6 +8,10 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Proto.Collector.Metrics.V1;
+using OpenTelemetry.Proto.Common.V1;
+using OpenTelemetry.Proto.Metrics.V1;
+using OpenTelemetry.Proto.Resource.V1;
 
 namespace OtelPower.Agent.Tests.Otlp;
 
@@ -87,9 +91,16 @@ internal sealed class OtlpReceiver : IAsyncDisposable
     public IReadOnlyList<ReceivedPoint> Points(string metricName) =>
         Requests.SelectMany(request => request.ResourceMetrics)
             .SelectMany(resource => resource.ScopeMetrics.SelectMany(scope => scope.Metrics.Where(m => m.Name == metricName)
-                .SelectMany(metric => (metric.DataCase == Metric.DataOneofCase.Sum ? metric.Sum.DataPoints : metric.Gauge.DataPoints)
-                    .Select(point => new ReceivedPoint(metric, point, resource.Resource)))))
+                .SelectMany(metric => NumberDataPoints(metric).Select(point => new ReceivedPoint(metric, point, resource.Resource)))))
             .ToArray();
+
+    // The full OTLP schema decodes histograms and summaries too; the agent exports none, and their points are not numbers.
+    private static IEnumerable<NumberDataPoint> NumberDataPoints(Metric metric) => metric.DataCase switch
+    {
+        Metric.DataOneofCase.Sum => metric.Sum.DataPoints,
+        Metric.DataOneofCase.Gauge => metric.Gauge.DataPoints,
+        _ => [],
+    };
 
     /// <summary>Checks the condition after each export that arrives (an event, not a poll).</summary>
     public async Task WaitForAsync(Func<OtlpReceiver, bool> condition, TimeSpan timeout, string what)
