@@ -5,6 +5,7 @@
 #
 #   bench/compare.sh                 # publish, build, measure (about 5 minutes of publishing the first time)
 #   AGENT=/path/to/otelpower SECONDS_PER_RUN=60 bench/compare.sh
+#   RUNS="1000:0.2" bench/compare.sh  # only the 1,000-process run (PROCESSES:INTERVAL, space-separated)
 #
 # The agent runs with json (to a file), otlp (http/protobuf to a local sink that answers 200, exporting
 # every second) and prometheus (scraped once a second) on. The process exporter is scraped once per
@@ -126,10 +127,32 @@ measure() {
   fi
 }
 
-measure 1000 0.2
-measure 10000 1
+for run in ${RUNS:-1000:0.2 10000:1}; do
+  measure "${run%%:*}" "${run##*:}"
+done
 
-printf '\n%s CPUs, %s s per run after %s s warm-up, load average %s\n' "$(nproc)" "$seconds" "$warmup" "$(cut -d' ' -f1-3 /proc/loadavg)"
+# Start-up to the first JSON line (the first interval, 10 ms after the first sample) on the 1,000-process
+# tree, json only, five runs: wall time and the CPU the whole run took (start, two samples, exit).
+log "timing start-up ..."
+startup=$(python3 - "$agent" "$work/tree-1000/current/proc" "$work/tree-1000/current/sys" <<'PY'
+import os, subprocess, sys, time
+agent, procfs, sysfs = sys.argv[1:4]
+walls, cpus = [], []
+for _ in range(5):
+    start = time.monotonic()
+    p = subprocess.Popen([agent, "--procfs", procfs, "--sysfs", sysfs, "--cgroupfs", "", "--container-engines", "",
+                          "--interval", "0.01", "--samples", "1", "--exporter", "json"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    p.stdout.readline()
+    walls.append((time.monotonic() - start) * 1000)
+    _, _, usage = os.wait4(p.pid, 0)
+    cpus.append((usage.ru_utime + usage.ru_stime) * 1000)
+walls.sort(); cpus.sort()
+print(f"start-up to the first JSON line: median {walls[2]:.0f} ms wall (min {walls[0]:.0f}, max {walls[4]:.0f}); whole run {cpus[2]:.0f} ms CPU (median of 5)")
+PY
+) || startup="start-up not measured (no 1,000-process run)"
+
+printf '\n%s\n' "$startup"
+printf '%s CPUs, %s s per run after %s s warm-up, load average %s\n' "$(nproc)" "$seconds" "$warmup" "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf '| processes | interval | agent CPU/sample | process-exporter CPU/scrape | C read floor | agent / exporter CPU | agent / C floor | agent peak RSS | exporter peak RSS | agent / exporter RSS |\n'
 printf '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n'
 for row in "${results[@]}"; do

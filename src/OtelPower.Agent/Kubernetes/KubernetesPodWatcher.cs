@@ -1,11 +1,9 @@
 using System.Net;
 using System.Runtime.ExceptionServices;
-using k8s;
-using k8s.Autorest;
-using k8s.Models;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OtelPower.Agent.Kubernetes.Api;
 
 namespace OtelPower.Agent.Kubernetes;
 
@@ -65,10 +63,10 @@ internal sealed partial class KubernetesPodWatcher : BackgroundService
             return;
         }
 
-        k8s.Kubernetes client;
+        KubernetesApiConnection connection;
         try
         {
-            client = KubernetesClientFactory.Create(options);
+            connection = KubernetesClientFactory.Create(options);
         }
         catch (Exception e) // Without a usable configuration the agent still measures; it only lacks names.
         {
@@ -76,13 +74,13 @@ internal sealed partial class KubernetesPodWatcher : BackgroundService
             return;
         }
 
-        using (client)
+        using (connection)
         {
-            await RunAsync(client, "spec.nodeName=" + nodeName, nodeName, stoppingToken).ConfigureAwait(false);
+            await RunAsync(new PodApiClient(connection), "spec.nodeName=" + nodeName, nodeName, stoppingToken).ConfigureAwait(false);
         }
     }
 
-    private async Task RunAsync(k8s.Kubernetes client, string fieldSelector, string nodeName, CancellationToken stoppingToken)
+    private async Task RunAsync(PodApiClient client, string fieldSelector, string nodeName, CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -110,13 +108,10 @@ internal sealed partial class KubernetesPodWatcher : BackgroundService
         }
     }
 
-    private async Task<string> ListAsync(k8s.Kubernetes client, string fieldSelector, string nodeName, CancellationToken cancellationToken)
+    private async Task<string> ListAsync(PodApiClient client, string fieldSelector, string nodeName, CancellationToken cancellationToken)
     {
-        using HttpOperationResponse<V1PodList> response = await client.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(
-            fieldSelector: fieldSelector,
-            cancellationToken: cancellationToken).ConfigureAwait(false);
-        V1PodList list = response.Body;
-        IList<V1Pod> pods = list?.Items ?? [];
+        V1PodList list = await client.ListAsync(fieldSelector, cancellationToken).ConfigureAwait(false);
+        IList<V1Pod> pods = list.Items ?? [];
         cache.Replace(pods);
         if (warnedSinceRecovery)
         {
@@ -126,11 +121,11 @@ internal sealed partial class KubernetesPodWatcher : BackgroundService
 
         consecutiveFailures = 0;
 
-        LogListed(logger, pods.Count, nodeName, list?.Metadata?.ResourceVersion);
-        return list?.Metadata?.ResourceVersion ?? string.Empty;
+        LogListed(logger, pods.Count, nodeName, list.Metadata?.ResourceVersion);
+        return list.Metadata?.ResourceVersion ?? string.Empty;
     }
 
-    private async Task WatchUntilGoneAsync(k8s.Kubernetes client, string fieldSelector, string resourceVersion, CancellationToken cancellationToken)
+    private async Task WatchUntilGoneAsync(PodApiClient client, string fieldSelector, string resourceVersion, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -144,11 +139,11 @@ internal sealed partial class KubernetesPodWatcher : BackgroundService
     }
 
     private async Task<(WatchEnd End, string ResourceVersion)> WatchOnceAsync(
-        k8s.Kubernetes client, string fieldSelector, string resourceVersion, CancellationToken cancellationToken)
+        PodApiClient client, string fieldSelector, string resourceVersion, CancellationToken cancellationToken)
     {
         using var watchCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         bool gone = false;
-        KubernetesException? errorEvent = null;
+        KubernetesStatusException? errorEvent = null;
         int events = 0;
         long started = timeProvider.GetTimestamp();
 
@@ -156,14 +151,14 @@ internal sealed partial class KubernetesPodWatcher : BackgroundService
         // instead: the server closes the stream after it anyway.
         void OnError(Exception e)
         {
-            if (e is KubernetesException { Status.Code: (int)HttpStatusCode.Gone })
+            if (e is KubernetesStatusException { Code: (int)HttpStatusCode.Gone })
             {
                 gone = true;
                 watchCancellation.Cancel();
             }
-            else if (e is KubernetesException kubernetesException)
+            else if (e is KubernetesStatusException statusException)
             {
-                errorEvent = kubernetesException;
+                errorEvent = statusException;
                 watchCancellation.Cancel();
             }
             else
@@ -174,8 +169,8 @@ internal sealed partial class KubernetesPodWatcher : BackgroundService
 
         try
         {
-            IAsyncEnumerable<(string Type, V1Pod Pod)> stream = PodWatchStream.WatchAsync(
-                client, fieldSelector, resourceVersion, WatchTimeoutSeconds, OnError, watchCancellation.Token);
+            IAsyncEnumerable<(string Type, V1Pod Pod)> stream = client.WatchAsync(
+                fieldSelector, resourceVersion, WatchTimeoutSeconds, OnError, watchCancellation.Token);
             await foreach ((string type, V1Pod pod) in stream.ConfigureAwait(false))
             {
                 events++;
@@ -193,9 +188,9 @@ internal sealed partial class KubernetesPodWatcher : BackgroundService
                         break;
                 }
 
-                if (!string.IsNullOrEmpty(pod?.Metadata?.ResourceVersion))
+                if (pod.Metadata?.ResourceVersion is { Length: > 0 } seen)
                 {
-                    resourceVersion = pod.Metadata.ResourceVersion;
+                    resourceVersion = seen;
                 }
             }
         }
@@ -260,7 +255,7 @@ internal sealed partial class KubernetesPodWatcher : BackgroundService
     [LoggerMessage(Level = LogLevel.Information, Message = "Pod watch resourceVersion {ResourceVersion} expired (410 Gone); listing again.")]
     private static partial void LogResourceVersionGone(ILogger logger, string resourceVersion);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Skipped a pod watch event that could not be read.")]
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Skipped a pod watch line that could not be read.")]
     private static partial void LogUndecodableEvent(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Kubernetes API unreachable ({FailureCount} failures in a row); keeping the last known pods, retrying every {Backoff}, warning again in 5 minutes at the earliest.")]

@@ -1,5 +1,5 @@
 using System.Collections.Immutable;
-using k8s.Models;
+using OtelPower.Agent.Kubernetes.Api;
 using OtelPower.Attribution;
 
 namespace OtelPower.Agent.Kubernetes;

@@ -1,20 +1,20 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
-using k8s;
-using k8s.Models;
+using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OtelPower.Agent.Kubernetes.Api;
 
 namespace OtelPower.Agent.Tests.Kubernetes;
 
 /// <summary>
-/// A plain-HTTP stand-in for the API server's <c>GET /api/v1/pods</c>, list and watch, that the real
-/// KubernetesClient talks to. Each list and each watch request takes the next scripted answer; the last list
+/// A plain-HTTP stand-in for the API server's <c>GET /api/v1/pods</c>, list and watch, that the agent's
+/// <see cref="OtelPower.Agent.Kubernetes.PodApiClient"/> talks to. Each list and each watch request takes the next scripted answer; the last list
 /// answer repeats, and once the watch script runs out a watch stays open without events.
 /// </summary>
 internal sealed class FakeKubernetesApiServer : IAsyncDisposable
@@ -76,7 +76,10 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         app = web;
     }
 
-    public void EnqueueList(V1PodList list) => lists.Enqueue(response => WriteJsonAsync(response, KubernetesJson.Serialize(list)));
+    /// <summary>A list answered with this JSON as it is (a pod as a real API server writes it).</summary>
+    public void EnqueueListJson(string json) => lists.Enqueue(response => WriteJsonAsync(response, json));
+
+    public void EnqueueList(V1PodList list) => lists.Enqueue(response => WriteJsonAsync(response, JsonSerializer.Serialize(list, KubernetesJsonContext.Default.V1PodList)));
 
     /// <summary>A watch that sends these lines and then ends normally.</summary>
     public void EnqueueWatch(params string[] lines) => EnqueueWatch(async (response, _) =>
@@ -98,7 +101,7 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         await response.WriteAsync(StatusJson(status));
     });
 
-    public static string Event(string type, V1Pod pod) => $$"""{"type":"{{type}}","object":{{KubernetesJson.Serialize(pod)}}}""";
+    public static string Event(string type, V1Pod pod) => $$"""{"type":"{{type}}","object":{{JsonSerializer.Serialize(pod, KubernetesJsonContext.Default.V1Pod)}}}""";
 
     public static string Bookmark(string resourceVersion) =>
         "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"" + resourceVersion + "\"}}}";

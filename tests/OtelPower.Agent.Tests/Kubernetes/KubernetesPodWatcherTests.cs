@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
@@ -9,7 +10,7 @@ using static OtelPower.Agent.Tests.Kubernetes.PodFixtures;
 
 namespace OtelPower.Agent.Tests.Kubernetes;
 
-/// <summary>The real KubernetesClient against <see cref="FakeKubernetesApiServer"/>.</summary>
+/// <summary>The watcher and its HTTP client against <see cref="FakeKubernetesApiServer"/>.</summary>
 public sealed class KubernetesPodWatcherTests : IDisposable
 {
     // A guard against a hang, not a timing claim: under two CPU burners a relist took longer than 10 s.
@@ -115,14 +116,14 @@ public sealed class KubernetesPodWatcherTests : IDisposable
     public async Task Deleted_pod_leaves_the_cache_mid_run()
     {
         await using FakeKubernetesApiServer server = await FakeKubernetesApiServer.StartAsync();
-        k8s.Models.V1Pod web = Pod("shop", "web-1", "uid-web", "90", containers: [Container("nginx", "containerd://" + Hex('a'))]);
+        OtelPower.Agent.Kubernetes.Api.V1Pod web = Pod("shop", "web-1", "uid-web", "90", containers: [Container("nginx", "containerd://" + Hex('a'))]);
         server.EnqueueList(List("100", web, Pod("billing", "api-1", "uid-api", "95", containers: [Container("api", "containerd://" + Hex('b'))])));
         var deleteNow = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         server.EnqueueWatch(async (response, aborted) =>
         {
             await response.StartAsync(aborted);
             await deleteNow.Task.WaitAsync(aborted);
-            web.Metadata.ResourceVersion = "130";
+            web.Metadata!.ResourceVersion = "130";
             await FakeKubernetesApiServer.WriteLineAsync(response, FakeKubernetesApiServer.Event("DELETED", web));
             await FakeKubernetesApiServer.HoldOpenAsync(aborted);
         });
@@ -138,6 +139,99 @@ public sealed class KubernetesPodWatcherTests : IDisposable
             Assert.Equal("api-1", cache.Current[Hex('b')].PodName);
             Assert.False(cache.Pods.ContainsKey("uid-web"));
             Assert.Single(server.ListRequests);
+        }
+    }
+
+    [Fact]
+    public async Task Malformed_watch_lines_are_logged_and_skipped_and_the_watch_goes_on()
+    {
+        await using FakeKubernetesApiServer server = await FakeKubernetesApiServer.StartAsync();
+        server.EnqueueList(List("100", Pod("shop", "web-1", "uid-web", "90", containers: [Container("nginx", "containerd://" + Hex('a'))])));
+        server.EnqueueWatch(async (response, aborted) =>
+        {
+            await FakeKubernetesApiServer.WriteLineAsync(response, "this is not JSON");
+            await FakeKubernetesApiServer.WriteLineAsync(response, """{"type":"ADDED"}""");
+            await FakeKubernetesApiServer.WriteLineAsync(response, FakeKubernetesApiServer.Event("ADDED", Pod("shop", "web-2", "uid-web-2", "120", containers: [Container("nginx", "containerd://" + Hex('e'))])));
+            await FakeKubernetesApiServer.HoldOpenAsync(aborted);
+        });
+
+        (KubernetesPodWatcher watcher, PodMetadataCache cache) = Create(server);
+        await using (Run(watcher))
+        {
+            await Eventually(() => cache.Current.ContainsKey(Hex('e')), "the event after the bad lines is applied");
+
+            Assert.Equal("web-1", cache.Current[Hex('a')].PodName);
+            Assert.Equal(2, logger.Collector.GetSnapshot().Count(e => e.Message.Contains("could not be read", StringComparison.Ordinal)));
+            Assert.Single(server.ListRequests);
+            Assert.Single(server.WatchRequests);
+            Assert.DoesNotContain(logger.Collector.GetSnapshot(), e => e.Level >= LogLevel.Warning);
+        }
+    }
+
+    [Fact]
+    public async Task Watch_cut_off_mid_line_is_reopened_from_the_last_whole_event()
+    {
+        await using FakeKubernetesApiServer server = await FakeKubernetesApiServer.StartAsync();
+        server.EnqueueList(List("100", Pod("shop", "web-1", "uid-web", "90", containers: [Container("nginx", "containerd://" + Hex('a'))])));
+        server.EnqueueWatch(async (response, _) =>
+        {
+            await FakeKubernetesApiServer.WriteLineAsync(response, FakeKubernetesApiServer.Event("ADDED", Pod("shop", "web-2", "uid-web-2", "120", containers: [Container("nginx", "containerd://" + Hex('e'))])));
+            string cut = FakeKubernetesApiServer.Event("ADDED", Pod("shop", "web-3", "uid-web-3", "130", containers: [Container("nginx", "containerd://" + Hex('f'))]));
+            await response.WriteAsync(cut[..(cut.Length / 2)]);
+            await response.Body.FlushAsync();
+        });
+
+        (KubernetesPodWatcher watcher, PodMetadataCache cache) = Create(server);
+        await using (Run(watcher))
+        {
+            await Eventually(() => server.WatchRequests.Count >= 2, "the watcher watches again after the cut");
+
+            Assert.Equal(["100", "120"], server.WatchRequests.Take(2).Select(r => r.ResourceVersion));
+            Assert.Single(server.ListRequests);
+            Assert.Equal("web-2", cache.Current[Hex('e')].PodName);
+            Assert.False(cache.Current.ContainsKey(Hex('f')), "half an event is not applied");
+            Assert.Contains(logger.Collector.GetSnapshot(), e => e.Message.Contains("could not be read", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public async Task Connection_reset_mid_line_keeps_the_cache_and_lists_again()
+    {
+        await using FakeKubernetesApiServer server = await FakeKubernetesApiServer.StartAsync();
+        server.EnqueueList(List("100", Pod("shop", "web-1", "uid-web", "90", containers: [Container("nginx", "containerd://" + Hex('a'))])));
+        server.EnqueueWatch(async (response, _) =>
+        {
+            await response.WriteAsync("""{"type":"ADDED","object":{"metadata":{"uid":"uid-cut",""");
+            await response.Body.FlushAsync();
+            response.HttpContext.Abort();
+        });
+
+        (KubernetesPodWatcher watcher, PodMetadataCache cache) = Create(server);
+        await using (Run(watcher))
+        {
+            await Eventually(() => server.ListRequests.Count >= 2, "the watcher lists again after the reset");
+
+            Assert.Equal("web-1", cache.Current[Hex('a')].PodName);
+            Assert.False(cache.Pods.ContainsKey("uid-cut"));
+            Assert.False(watcher.ExecuteTask!.IsCompleted, "the watcher keeps going");
+        }
+    }
+
+    [Fact]
+    public async Task Pod_list_as_the_api_server_writes_it_is_read()
+    {
+        await using FakeKubernetesApiServer server = await FakeKubernetesApiServer.StartAsync();
+        server.EnqueueListJson(ApiServerPodList);
+
+        (KubernetesPodWatcher watcher, PodMetadataCache cache) = Create(server);
+        await using (Run(watcher))
+        {
+            await Eventually(() => server.WatchRequests.Count >= 1, "a watch follows the list");
+
+            Assert.Equal("4871", server.WatchRequests[0].ResourceVersion);
+            AssertNamed(cache.Current[Hex('a')], "coredns-7db6d8ff4d-x2k9q", "kube-system", "coredns", ("app.kubernetes.io/name", "coredns"));
+            Assert.Equal(["uid-coredns"], cache.Pods.Keys);
+            Assert.Single(cache.Current);
         }
     }
 
@@ -163,6 +257,26 @@ public sealed class KubernetesPodWatcherTests : IDisposable
             Assert.Equal(1, warnings); // Retries every 100 ms are not each a warning.
         }
     }
+
+    // Trimmed from `kubectl get pods -o json` of a kind cluster: the fields the agent does not read are kept
+    // so that the reader is seen to skip them (timestamps, nested objects, numbers, booleans, nulls).
+    private static readonly string ApiServerPodList = """
+        {"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"4871"},"items":[
+        {"metadata":{"name":"coredns-7db6d8ff4d-x2k9q","generateName":"coredns-7db6d8ff4d-","namespace":"kube-system",
+         "uid":"uid-coredns","resourceVersion":"4790","creationTimestamp":"2024-06-01T10:00:00Z",
+         "labels":{"app.kubernetes.io/name":"coredns","k8s-app":"kube-dns","pod-template-hash":"7db6d8ff4d"},
+         "ownerReferences":[{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"coredns-7db6d8ff4d","uid":"rs","controller":true,"blockOwnerDeletion":true}],
+         "managedFields":[{"manager":"kube-controller-manager","operation":"Update","apiVersion":"v1","time":"2024-06-01T10:00:00Z","fieldsType":"FieldsV1","fieldsV1":{"f:metadata":{}}}]},
+         "spec":{"volumes":[{"name":"config-volume","configMap":{"name":"coredns","items":[{"key":"Corefile","path":"Corefile"}],"defaultMode":420}}],
+          "containers":[{"name":"coredns","image":"registry.k8s.io/coredns/coredns:v1.11.1","args":["-conf","/etc/coredns/Corefile"],
+           "ports":[{"name":"dns","containerPort":53,"protocol":"UDP"}],"resources":{"limits":{"memory":"170Mi"},"requests":{"cpu":"100m"}}}],
+          "restartPolicy":"Always","terminationGracePeriodSeconds":30,"nodeName":"node-a","priority":2000000000,"enableServiceLinks":true},
+         "status":{"phase":"Running","conditions":[{"type":"Ready","status":"True","lastProbeTime":null,"lastTransitionTime":"2024-06-01T10:00:05Z"}],
+          "hostIP":"172.18.0.2","podIP":"10.244.0.3","podIPs":[{"ip":"10.244.0.3"}],"startTime":"2024-06-01T10:00:00Z",
+          "containerStatuses":[{"name":"coredns","state":{"running":{"startedAt":"2024-06-01T10:00:02Z"}},"lastState":{},"ready":true,"restartCount":0,
+           "image":"registry.k8s.io/coredns/coredns:v1.11.1","imageID":"sha256:cbb01a","containerID":"containerd://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","started":true}],
+          "qosClass":"Burstable"}}]}
+        """;
 
     // ContainerMetadata is a record, but its label dictionary compares by reference: compare the parts.
     private static void AssertNamed(ContainerMetadata actual, string pod, string ns, string container, params (string Key, string Value)[] labels)
