@@ -24,7 +24,7 @@ namespace OtelPower.Attribution;
 /// Shares are whole microjoules, rounded down; the rounding remainder goes to idle (and to unattributed),
 /// so both views add up to E exactly in every interval.
 /// </remarks>
-public sealed class IntervalAttribution
+internal sealed class IntervalAttribution
 {
     private IntervalAttribution(
         TimeSpan interval,
@@ -265,7 +265,7 @@ public sealed class IntervalAttribution
 }
 
 /// <summary>A zone's energy in one interval.</summary>
-public readonly record struct ZoneDelta(EnergyZone Zone, Energy Energy);
+internal readonly record struct ZoneDelta(EnergyZone Zone, Energy Energy);
 
 /// <summary>A process's share of one interval.</summary>
 /// <param name="Process">The process.</param>
@@ -273,7 +273,7 @@ public readonly record struct ZoneDelta(EnergyZone Zone, Energy Energy);
 /// <param name="CpuTicks">Its CPU time in the interval, in clock ticks.</param>
 /// <param name="IsNew">First seen in this sample: it counts from here if it started after the previous sample, else from the next one.</param>
 /// <param name="GpuEnergy">Its share of every GPU pool in this interval.</param>
-public readonly record struct ProcessDelta(ProcessIdentity Process, Energy Energy, ulong CpuTicks, bool IsNew, Energy GpuEnergy = default);
+internal readonly record struct ProcessDelta(ProcessIdentity Process, Energy Energy, ulong CpuTicks, bool IsNew, Energy GpuEnergy = default);
 
 /// <summary>A workload's share of one interval: CPU from its cgroup's (or its process's) CPU time, GPU from its processes.</summary>
-public readonly record struct WorkloadDelta(WorkloadIdentity Workload, Energy Energy, ulong CpuMicroseconds, bool IsNew, Energy GpuEnergy = default);
+internal readonly record struct WorkloadDelta(WorkloadIdentity Workload, Energy Energy, ulong CpuMicroseconds, bool IsNew, Energy GpuEnergy = default);

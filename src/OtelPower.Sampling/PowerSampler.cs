@@ -32,9 +32,6 @@ public sealed class PowerSampler
     /// <summary>Where the host's energy comes from (RAPL, hwmon, the estimate...), chosen once by the sampler.</summary>
     public EnergySource Source => _sampler.Source;
 
-    /// <summary>The feed each snapshot is published on.</summary>
-    public AttributionFeed Feed => _feed;
-
     /// <summary>
     /// Samples the host and publishes the interval that closes. The first call only sets the baseline and
     /// returns null. Throws what <see cref="HostSampler.Sample"/> throws (/proc/stat unreadable); the books are

@@ -40,7 +40,7 @@ internal sealed partial class PowerSamplingService : BackgroundService
         using var timer = new PeriodicTimer(interval, _timeProvider);
         try
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            while (await timer.WaitForNextTickAsync(stoppingToken))
             {
                 // A sample that overran its interval is taken late, and the timer's next tick then comes soon
                 // after it. CPU time is counted in 10 ms ticks (USER_HZ 100), so a short interval gives noisy

@@ -10,7 +10,7 @@ namespace OtelPower.Sensors.Drm;
 /// <param name="PciAddress"><c>drm-pdev</c>: the device's PCI address.</param>
 /// <param name="ClientId"><c>drm-client-id</c>: shared by every fd of one client.</param>
 /// <param name="Engines">Per engine, busy ns divided by its <c>drm-engine-capacity-</c> (engines of that class), so 1 s of one busy engine set is 1e9.</param>
-public sealed record DrmFdinfo(string Driver, string PciAddress, ulong ClientId, IReadOnlyDictionary<string, ulong> Engines)
+internal sealed record DrmFdinfo(string Driver, string PciAddress, ulong ClientId, IReadOnlyDictionary<string, ulong> Engines)
 {
     private const string EnginePrefix = "drm-engine-";
     private const string CapacityPrefix = "drm-engine-capacity-";
