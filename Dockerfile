@@ -25,6 +25,7 @@ COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY src/OtelPower.Agent/OtelPower.Agent.csproj src/OtelPower.Agent/
 COPY src/OtelPower.Attribution/OtelPower.Attribution.csproj src/OtelPower.Attribution/
 COPY src/OtelPower.Instrumentation/OtelPower.Instrumentation.csproj src/OtelPower.Instrumentation/
+COPY src/OtelPower.Sampling/OtelPower.Sampling.csproj src/OtelPower.Sampling/
 COPY src/OtelPower.Sensors/OtelPower.Sensors.csproj src/OtelPower.Sensors/
 RUN dotnet restore src/OtelPower.Agent/OtelPower.Agent.csproj -r linux-x64
 COPY src/ src/

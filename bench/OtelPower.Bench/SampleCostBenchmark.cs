@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
 using OtelPower.Attribution;
+using OtelPower.Sampling;
 using OtelPower.Sensors;
 
 namespace OtelPower.Bench;
@@ -62,18 +63,19 @@ internal static class SampleCostBenchmark
             progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"generating a tree of {processCount} processes under {root} ..."));
             var tree = BenchHost.Write(root, processCount);
 
-            var sampler = new HostSampler(
-                new SensorOptions { ProcfsRoot = tree.Procfs, SysfsRoot = tree.Sysfs, CgroupfsRoot = null },
-                TimeProvider.System,
-                NullLogger<HostSampler>.Instance);
-            var ledger = new EnergyLedger();
-            var feed = new AttributionFeed();
+            // The step every loop takes: sample, book the interval, publish.
+            var sampler = new PowerSampler(
+                new HostSampler(
+                    new SensorOptions { ProcfsRoot = tree.Procfs, SysfsRoot = tree.Sysfs, CgroupfsRoot = null },
+                    TimeProvider.System,
+                    NullLogger<HostSampler>.Instance),
+                new AttributionFeed());
 
             // Warm up as long as we measure: the identity cache fills on the first sample, and tiered
             // compilation rejits hot methods on background threads that TotalProcessorTime also counts.
             for (var i = 0; i < samples; i++)
             {
-                SampleOnce(sampler, ledger, feed);
+                sampler.SampleOnce();
             }
 
             GC.Collect();
@@ -84,7 +86,7 @@ internal static class SampleCostBenchmark
             var wall = Stopwatch.StartNew();
             for (var i = 0; i < samples; i++)
             {
-                SampleOnce(sampler, ledger, feed);
+                sampler.SampleOnce();
             }
 
             wall.Stop();
@@ -96,14 +98,6 @@ internal static class SampleCostBenchmark
         finally
         {
             Directory.Delete(root, recursive: true);
-        }
-    }
-
-    private static void SampleOnce(HostSampler sampler, EnergyLedger ledger, AttributionFeed feed)
-    {
-        if (ledger.Record(sampler.Sample()) is { } snapshot)
-        {
-            feed.Publish(snapshot);
         }
     }
 

@@ -1,36 +1,32 @@
 // Meters this host for a few seconds with the OtelPower instruments and prints what they report:
 //   dotnet run --project examples/OtelPower.Examples.Console -- --seconds 3
 using System.Globalization;
-using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OtelPower.Attribution;
-using OtelPower.Sensors;
+using OtelPower.Sampling;
 
 var seconds = args is ["--seconds", var value] && int.TryParse(value, CultureInfo.InvariantCulture, out var parsed) && parsed > 0 ? parsed : 5;
 
-// The instruments read snapshots from a feed; any exporter can follow (here: in memory, to print them).
-var feed = new AttributionFeed();
+var builder = Host.CreateApplicationBuilder();
+builder.Logging.SetMinimumLevel(LogLevel.Warning);
+
+// The two lines: sample the host once a second (RAPL when readable, else the labelled estimate) and export
+// the instruments; any exporter can follow (here: in memory, to print them). The loop stops the host after
+// the given number of intervals.
 var exported = new List<Metric>();
-using var meterProvider = Sdk.CreateMeterProviderBuilder()
-    .AddPowerInstrumentation(feed)
-    .AddInMemoryExporter(exported)
-    .Build();
+builder.Services.AddPowerSampling(sampling => sampling.StopAfterIntervals = seconds);
+builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddPowerInstrumentation().AddInMemoryExporter(exported));
 
-// Sample the host once a second: RAPL when readable, else the labelled estimate.
-var sampler = new HostSampler(new SensorOptions(), TimeProvider.System, NullLogger<HostSampler>.Instance);
-var ledger = new EnergyLedger();
-Console.WriteLine($"Metering this host for {seconds} s (energy source: {sampler.Source.ToName()}) ...");
-using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
-ledger.Record(sampler.Sample());
-for (var tick = 0; tick < seconds && await timer.WaitForNextTickAsync(); tick++)
-{
-    if (ledger.Record(sampler.Sample()) is { } snapshot)
-    {
-        feed.Publish(snapshot);
-    }
-}
+using var host = builder.Build();
+Console.WriteLine($"Metering this host for {seconds} s (energy source: {host.Services.GetRequiredService<PowerSampler>().Source.ToName()}) ...");
+await host.StartAsync();
+await host.WaitForShutdownAsync();
 
+var meterProvider = host.Services.GetRequiredService<MeterProvider>();
 meterProvider.ForceFlush();
 foreach (var metric in exported.Where(m => m.Name is "hw.host.power" or "hw.host.energy"))
 {

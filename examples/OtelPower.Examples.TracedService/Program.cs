@@ -5,16 +5,13 @@ using System.Diagnostics;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
-using OtelPower.Attribution;
-using OtelPower.Examples.TracedService;
 
 var builder = WebApplication.CreateBuilder(args);
 var work = new ActivitySource("Shop.Work");
-var feed = new AttributionFeed();
 
-builder.Services.AddSingleton(feed);
-builder.Services.AddSingleton(TimeProvider.System);
-builder.Services.AddHostedService<PowerSampling>();
+// Samples the host once a second into the AttributionFeed the instruments read. No containers here: this
+// service meters only its own process. OtelPower:Sampling in appsettings or the environment also applies.
+builder.Services.AddPowerSampling(sampling => sampling.CgroupfsRoot = null);
 builder.Services.AddOpenTelemetry()
     .ConfigureResource(resource => resource.AddService("shop-api"))
     .WithTracing(tracing => tracing
@@ -24,7 +21,7 @@ builder.Services.AddOpenTelemetry()
     .WithMetrics(metrics => metrics
         .AddAspNetCoreInstrumentation()
         // Only this process: the host's own series (hw.host.*) come along, the other processes do not.
-        .AddPowerInstrumentation(feed, power => power.ProcessFilter = process => process.Pid == Environment.ProcessId)
+        .AddPowerInstrumentation(power => power.ProcessFilter = process => process.Pid == Environment.ProcessId)
         .AddOtlpExporter());
 
 var app = builder.Build();

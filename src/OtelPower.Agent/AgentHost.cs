@@ -5,9 +5,8 @@ using Microsoft.Extensions.Logging;
 using OtelPower.Agent.Containers;
 using OtelPower.Agent.Exporters;
 using OtelPower.Agent.Kubernetes;
-using OtelPower.Agent.Sampling;
 using OtelPower.Agent.Telemetry;
-using OtelPower.Attribution;
+using OtelPower.Sampling;
 using OtelPower.Sensors;
 using OtelPower.Sensors.Gpu;
 using OtelPower.Sensors.Hwmon;
@@ -50,7 +49,6 @@ internal static class AgentHost
 
     public static HostApplicationBuilder CreateBuilder(IConfiguration configuration, AgentOptions options, string version)
     {
-        var feed = new AttributionFeed();
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings
         {
             ContentRootPath = AppContext.BaseDirectory,
@@ -74,12 +72,11 @@ internal static class AgentHost
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(sp => new EnergyPoolReaders(OpenPoolReaders(options, sp)));
-        builder.Services.AddSingleton(sp => new HostSampler(
-            options.ToSensorOptions(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<HostSampler>>(), sp.GetRequiredService<EnergyPoolReaders>().Readers));
-        builder.Services.AddSingleton(new EnergyLedger(options.AttributePlatform));
-        builder.Services.AddSingleton(feed);
+        builder.Services.AddSingleton<IContainerMetadataSource>(sp => new AgentContainerNames(sp.GetRequiredService<PodMetadataCache>(), sp.GetRequiredService<ContainerEngineNames>()));
         builder.Services.AddHostedService<SnapshotWriterService>();
-        builder.Services.AddHostedService<SamplingService>();
+
+        // The loop every OtelPower host shares (sample, book, publish), with the agent's sensors, pools and names.
+        builder.Services.AddPowerSampling(options.CopyTo);
         var kubernetesEnabled = options.Kubernetes || KubernetesOptions.RunningInCluster;
         builder.Services.AddKubernetesPodMetadata(watch: kubernetesEnabled);
         builder.Services.Configure<KubernetesOptions>(kubernetes =>
@@ -95,7 +92,7 @@ internal static class AgentHost
         AddLocalWriters(builder.Services, options);
         if (options.ExportsMetrics)
         {
-            builder.Services.AddAgentMetrics(options, feed, version);
+            builder.Services.AddAgentMetrics(options, version);
         }
 
         return builder;
@@ -181,18 +178,4 @@ internal static class AgentHost
     /// <summary>Opens the JSON output for appending; a complete line per interval, so a crash never leaves half an object.</summary>
     public static FileStream OpenOutputFile(string path) =>
         new(path, new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.Read });
-}
-
-/// <summary>The device pool readers of this agent; disposed with the host (NVML is shut down).</summary>
-internal sealed class EnergyPoolReaders(IReadOnlyList<IEnergyPoolReader> readers) : IDisposable
-{
-    public IReadOnlyList<IEnergyPoolReader> Readers { get; } = readers;
-
-    public void Dispose()
-    {
-        foreach (var reader in Readers)
-        {
-            reader.Dispose();
-        }
-    }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using OtelPower.Sampling;
 using OtelPower.Sensors;
 using OtelPower.Sensors.Redfish;
 
@@ -127,15 +128,27 @@ public sealed class AgentOptions
             .Distinct(StringComparer.Ordinal)
             .ToArray();
 
-    public SensorOptions ToSensorOptions() => new()
+    /// <summary>The sampling loop's view of these options (its sensors, interval and stop).</summary>
+    public void CopyTo(PowerSamplingOptions sampling)
     {
-        ProcfsRoot = Procfs,
-        SysfsRoot = Sysfs,
-        PowercapPath = string.IsNullOrWhiteSpace(Powercap) ? null : Powercap,
-        CgroupfsRoot = string.IsNullOrWhiteSpace(Cgroupfs) ? null : Cgroupfs,
-        IncludeCommandLine = IncludeCmdline,
-        Estimator = Estimator,
-    };
+        ArgumentNullException.ThrowIfNull(sampling);
+        sampling.Interval = SamplingInterval;
+        sampling.StopAfterIntervals = Samples;
+        sampling.ProcfsRoot = Procfs;
+        sampling.SysfsRoot = Sysfs;
+        sampling.PowercapPath = Powercap;
+        sampling.CgroupfsRoot = Cgroupfs;
+        sampling.IncludeCommandLine = IncludeCmdline;
+        sampling.AttributePlatformOther = AttributePlatform;
+        sampling.Estimator = Estimator;
+    }
+
+    public SensorOptions ToSensorOptions()
+    {
+        var sampling = new PowerSamplingOptions();
+        CopyTo(sampling);
+        return sampling.ToSensorOptions();
+    }
 
     /// <summary>Every problem with the options, each naming the option and the bad value.</summary>
     public IReadOnlyList<string> Validate()

@@ -66,7 +66,7 @@ catch (SensorConfigurationException exception)
 
 if (commandLine.Command == AgentCommand.Bench)
 {
-    return SampleCostBench.Run(sampler, host.Services.GetRequiredService<EnergyLedger>(), host.Services.GetRequiredService<AttributionFeed>(), commandLine.BenchIterations, Console.Out);
+    return SampleCostBench.Run(sampler, new EnergyLedger(options.AttributePlatform), host.Services.GetRequiredService<AttributionFeed>(), commandLine.BenchIterations, Console.Out);
 }
 
 try

@@ -28,7 +28,7 @@ namespace OtelPower.Attribution;
 /// p gets O x dCPU(p) / D as its platform energy; what no live process gets is the platform idle, so
 /// sum(platform shares) + platform idle = O, and the workload view likewise.</para>
 /// </remarks>
-public sealed class IntervalAttribution
+internal sealed class IntervalAttribution
 {
     private IntervalAttribution(
         TimeSpan interval,
@@ -317,7 +317,7 @@ public sealed class IntervalAttribution
 }
 
 /// <summary>A zone's energy in one interval.</summary>
-public readonly record struct ZoneDelta(EnergyZone Zone, Energy Energy);
+internal readonly record struct ZoneDelta(EnergyZone Zone, Energy Energy);
 
 /// <summary>A process's share of one interval.</summary>
 /// <param name="Process">The process.</param>
@@ -326,7 +326,7 @@ public readonly record struct ZoneDelta(EnergyZone Zone, Energy Energy);
 /// <param name="IsNew">First seen in this sample: it counts from here if it started after the previous sample, else from the next one.</param>
 /// <param name="GpuEnergy">Its share of every GPU pool in this interval.</param>
 /// <param name="PlatformEnergy">Its share of the node's other energy, when that is divided (<c>--attribute-platform</c>).</param>
-public readonly record struct ProcessDelta(ProcessIdentity Process, Energy Energy, ulong CpuTicks, bool IsNew, Energy GpuEnergy = default, Energy PlatformEnergy = default);
+internal readonly record struct ProcessDelta(ProcessIdentity Process, Energy Energy, ulong CpuTicks, bool IsNew, Energy GpuEnergy = default, Energy PlatformEnergy = default);
 
 /// <summary>A workload's share of one interval: CPU from its cgroup's (or its process's) CPU time, GPU from its processes.</summary>
-public readonly record struct WorkloadDelta(WorkloadIdentity Workload, Energy Energy, ulong CpuMicroseconds, bool IsNew, Energy GpuEnergy = default, Energy PlatformEnergy = default);
+internal readonly record struct WorkloadDelta(WorkloadIdentity Workload, Energy Energy, ulong CpuMicroseconds, bool IsNew, Energy GpuEnergy = default, Energy PlatformEnergy = default);

@@ -5,6 +5,9 @@ namespace OtelPower.Instrumentation;
 /// <summary>Knobs of the OtelPower instruments. See CARDINALITY.md for how the series are bounded.</summary>
 public sealed class PowerInstrumentationOptions
 {
+    /// <summary>The configuration section the options are bound from; a named instance also binds its subsection (<c>OtelPower:Instrumentation:NAME</c>).</summary>
+    public const string ConfigurationSection = "OtelPower:Instrumentation";
+
     /// <summary>Live processes that may hold their own series at once (the top by energy); the rest fold per executable.</summary>
     public int MaxProcessSeries { get; set; } = 20;
 
@@ -18,7 +21,7 @@ public sealed class PowerInstrumentationOptions
     public int CardinalityLimit { get; set; } = 2000;
 
     /// <summary>
-    /// For an application that meters itself: when set, only processes it accepts are exported, each with its
+    /// Not bound from configuration (a delegate). For an application that meters itself: when set, only processes it accepts are exported, each with its
     /// own series from first sight; all others are left out of <c>otelpower.process.*</c> (host, zone and idle
     /// series are unchanged). Keep it to a handful of processes: each accepted process is a series.
     /// </summary>

@@ -11,7 +11,8 @@ namespace OtelPower.Instrumentation;
 /// </summary>
 internal sealed class PowerInstruments : IDisposable
 {
-    private static readonly string Version =
+    /// <summary>The package version the Meter carries: the informational version without its <c>+commit</c> suffix.</summary>
+    internal static readonly string Version =
         typeof(PowerInstruments).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0] ?? "0.0.0";
 
     private readonly AttributionFeed _feed;
@@ -50,7 +51,7 @@ internal sealed class PowerInstruments : IDisposable
         _platformContainers = new WorkloadSeriesPlanner(options);
         _platformPods = new WorkloadSeriesPlanner(options);
         _platformVms = new WorkloadSeriesPlanner(options);
-        _meter = new Meter(options.MeterName, Version);
+        _meter = new Meter(new MeterOptions(options.MeterName) { Version = Version, TelemetrySchemaUrl = SemanticConventions.SchemaUrl });
 
         _meter.CreateObservableCounter(SemanticConventions.HwEnergy, () => Collect(EnergyCounter.Zone).ZoneEnergy, "J", "Energy counted by a RAPL zone (package, core, uncore, dram, psys) or a GPU.");
         _meter.CreateObservableGauge(SemanticConventions.HwPower, () => View.ZonePower, "W", "Average power of a RAPL zone or a GPU over the last interval.");

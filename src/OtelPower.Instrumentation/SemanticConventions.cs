@@ -5,6 +5,12 @@ public static class SemanticConventions
 {
     public const string MeterName = "OtelPower";
 
+    /// <summary>
+    /// The semantic-conventions schema the Meter declares. 1.37.0 is the first release whose registry holds every
+    /// convention named here (hw.gpu.* and the hw.vendor / hw.model attributes entered it then); none was renamed since.
+    /// </summary>
+    public const string SchemaUrl = "https://opentelemetry.io/schemas/1.37.0";
+
     public const string HwEnergy = "hw.energy";
     public const string HwPower = "hw.power";
     public const string HwHostEnergy = "hw.host.energy";

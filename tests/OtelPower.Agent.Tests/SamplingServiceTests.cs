@@ -1,18 +1,22 @@
 using System.Text.Json;
 using System.Threading.Channels;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using OtelPower.Agent.Containers;
 using OtelPower.Agent.Exporters;
 using OtelPower.Agent.Kubernetes;
-using OtelPower.Agent.Sampling;
 using OtelPower.Attribution;
-using OtelPower.Sensors;
+using OtelPower.Sampling;
 using OtelPower.Testing;
 
 namespace OtelPower.Agent.Tests;
 
-/// <summary>The sampling loop on fake time: intervals come from the injected clock, never from the wall.</summary>
+/// <summary>
+/// The sampling loop (OtelPower.Sampling's, wired as the agent wires it) on fake time: intervals come from the
+/// injected clock, never from the wall.
+/// </summary>
 public sealed class SamplingServiceTests : IDisposable
 {
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
@@ -22,24 +26,22 @@ public sealed class SamplingServiceTests : IDisposable
     private readonly Channel<AttributionSnapshot> _published = Channel.CreateUnbounded<AttributionSnapshot>();
     private readonly StoppingLifetime _lifetime = new();
     private readonly TaskCompletionSource _skipped = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly FakeLogger<SamplingService> _log;
+    private readonly List<ServiceProvider> _providers = [];
 
     public SamplingServiceTests()
     {
         _feed.Published += (_, snapshot) => _published.Writer.TryWrite(snapshot);
-        _log = new FakeLogger<SamplingService>(FakeLogCollector.Create(new FakeLogCollectorOptions
-        {
-            OutputSink = line =>
-            {
-                if (line.Contains("Skipped a tick", StringComparison.Ordinal))
-                {
-                    _skipped.TrySetResult();
-                }
-            },
-        }));
     }
 
-    public void Dispose() => _directory.Dispose();
+    public void Dispose()
+    {
+        foreach (var provider in _providers)
+        {
+            provider.Dispose();
+        }
+
+        _directory.Dispose();
+    }
 
     [Fact]
     public async Task Each_tick_closes_an_interval_and_samples_stop_the_host()
@@ -223,26 +225,34 @@ public sealed class SamplingServiceTests : IDisposable
     private async Task<AttributionSnapshot> NextPublishedAsync() =>
         await _published.Reader.ReadAsync().AsTask().WaitAsync(Guard);
 
-    private SamplingService Create(int samples)
+    private BackgroundService Create(int samples)
     {
         var tree = new SyntheticHostTree(_directory.Path);
         tree.WriteCpu(100, 900, 2);
         return Create(tree, samples);
     }
 
-    private SamplingService Create(SyntheticHostTree tree, int samples)
+    /// <summary>The loop as AgentHost registers it: AddPowerSampling with the agent's options and container names.</summary>
+    private BackgroundService Create(SyntheticHostTree tree, int samples)
     {
         var options = new AgentOptions { Procfs = tree.Procfs, Sysfs = tree.Sysfs, Cgroupfs = "", Interval = Interval.TotalSeconds, Samples = samples };
-        return new SamplingService(
-            new HostSampler(options.ToSensorOptions(), _clock, new FakeLogger<HostSampler>()),
-            new PodMetadataCache([]),
-            new ContainerEngineNames([], Interval, _clock, new FakeLogger<ContainerEngineNames>()),
-            new EnergyLedger(),
-            _feed,
-            options,
-            _clock,
-            _lifetime,
-            _log);
+        var provider = new ServiceCollection()
+            .AddLogging(logging => logging.SetMinimumLevel(LogLevel.Debug).AddFakeLogging(log => log.OutputSink = line =>
+            {
+                if (line.Contains("Skipped a tick", StringComparison.Ordinal))
+                {
+                    _skipped.TrySetResult();
+                }
+            }))
+            .AddSingleton<TimeProvider>(_clock)
+            .AddSingleton(_feed)
+            .AddSingleton<IHostApplicationLifetime>(_lifetime)
+            .AddSingleton<IContainerMetadataSource>(new AgentContainerNames(
+                new PodMetadataCache([]), new ContainerEngineNames([], Interval, _clock, new FakeLogger<ContainerEngineNames>())))
+            .AddPowerSampling(options.CopyTo)
+            .BuildServiceProvider();
+        _providers.Add(provider);
+        return (BackgroundService)Assert.Single(provider.GetServices<IHostedService>());
     }
 
     private sealed class StoppingLifetime : IHostApplicationLifetime

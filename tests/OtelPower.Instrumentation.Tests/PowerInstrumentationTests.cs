@@ -212,8 +212,9 @@ public sealed class PowerInstrumentationTests
     [Fact]
     public void Options_that_cannot_fit_the_limit_are_rejected()
     {
-        var builder = OpenTelemetry.Sdk.CreateMeterProviderBuilder();
-        Assert.Throws<ArgumentException>(() => builder.AddPowerInstrumentation(new OtelPower.Attribution.AttributionFeed(), o => o.CardinalityLimit = 50));
+        // The options are final only when the provider is built (configuration and Configure(name, ...) apply).
+        var builder = OpenTelemetry.Sdk.CreateMeterProviderBuilder().AddPowerInstrumentation(new OtelPower.Attribution.AttributionFeed(), o => o.CardinalityLimit = 50);
+        Assert.Throws<ArgumentException>(() => builder.Build());
     }
 }
 

@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using OtelPower.Agent.Sampling;
+using OtelPower.Sampling;
 using OtelPower.Attribution;
 
 namespace OtelPower.Agent.Containers;

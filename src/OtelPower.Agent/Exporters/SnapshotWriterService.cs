@@ -1,7 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using OtelPower.Agent.Sampling;
+using OtelPower.Sampling;
 using OtelPower.Attribution;
 
 namespace OtelPower.Agent.Exporters;

@@ -3,7 +3,6 @@ using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
-using OtelPower.Attribution;
 
 namespace OtelPower.Agent.Telemetry;
 
@@ -14,7 +13,7 @@ namespace OtelPower.Agent.Telemetry;
 /// </summary>
 internal static class AgentMetrics
 {
-    public static IServiceCollection AddAgentMetrics(this IServiceCollection services, AgentOptions options, AttributionFeed feed, string version)
+    public static IServiceCollection AddAgentMetrics(this IServiceCollection services, AgentOptions options, string version)
     {
         var exporters = options.ExporterNames;
         var nodeName = string.IsNullOrEmpty(options.NodeName) ? Environment.GetEnvironmentVariable("NODE_NAME") : options.NodeName;
@@ -23,7 +22,8 @@ internal static class AgentMetrics
             .ConfigureResource(resource => AgentResource.Configure(resource, version, nodeName))
             .WithMetrics(metrics =>
             {
-                metrics.AddPowerInstrumentation(feed, instrumentation =>
+                // The feed is the one AddPowerSampling registered.
+                metrics.AddPowerInstrumentation(instrumentation =>
                 {
                     instrumentation.MaxProcessSeries = options.MaxProcessSeries;
                     instrumentation.IncludeCommandLine = options.IncludeCmdline;

@@ -1,6 +1,6 @@
 using System.Diagnostics.Tracing;
 using Microsoft.Extensions.Logging;
-using OtelPower.Agent.Sampling;
+using OtelPower.Sampling;
 
 namespace OtelPower.Agent.Telemetry;
 

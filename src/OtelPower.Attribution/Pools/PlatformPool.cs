@@ -25,7 +25,7 @@ public static class PlatformPool
     }
 
     /// <summary>The interval's other energy, or null when the host has no platform meter.</summary>
-    public static Energy? OtherEnergy(IntervalAttribution interval)
+    internal static Energy? OtherEnergy(IntervalAttribution interval)
     {
         ArgumentNullException.ThrowIfNull(interval);
         return interval.PlatformOtherEnergy;

@@ -24,7 +24,7 @@ public static class PoolAttribution
     /// Computes every pool of <paramref name="current"/> against <paramref name="previous"/>; adds each
     /// process's GPU share into <paramref name="gpuMicrojoulesByProcess"/> (indexed like current.Processes).
     /// </summary>
-    public static ImmutableArray<PoolDelta> Compute(HostSample previous, HostSample current, long[] gpuMicrojoulesByProcess)
+    internal static ImmutableArray<PoolDelta> Compute(HostSample previous, HostSample current, long[] gpuMicrojoulesByProcess)
     {
         ArgumentNullException.ThrowIfNull(previous);
         ArgumentNullException.ThrowIfNull(current);
@@ -96,7 +96,7 @@ public static class PoolAttribution
 }
 
 /// <summary>A pool's energy in one interval and the part no live process used.</summary>
-public readonly record struct PoolDelta(EnergyPoolReading Reading, Energy Energy, Energy IdleEnergy)
+internal readonly record struct PoolDelta(EnergyPoolReading Reading, Energy Energy, Energy IdleEnergy)
 {
     public PoolDevice Device => Reading.Device;
 

@@ -11,7 +11,7 @@ namespace OtelPower.Sensors.Cgroups;
 /// is still measured. cgroup v2 (<c>cgroup.controllers</c> at the root): <c>cpu.stat</c> usage_usec.
 /// cgroup v1 and hybrid: the <c>cpuacct</c> hierarchy's <c>cpuacct.usage</c> (nanoseconds).
 /// </summary>
-public sealed class CgroupCpuReader
+internal sealed class CgroupCpuReader
 {
     // Container cgroups sit at most this deep (/kubepods.slice/kubepods-burstable.slice/...-pod.slice/cri-containerd-ID.scope).
     private const int MaxDepth = 6;

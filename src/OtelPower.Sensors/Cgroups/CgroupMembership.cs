@@ -9,7 +9,7 @@ namespace OtelPower.Sensors.Cgroups;
 /// <param name="UnifiedPath">The v2 path, if any.</param>
 /// <param name="CpuAcctPath">The v1 path of the hierarchy that holds cpuacct, if any.</param>
 /// <param name="SystemdPath">The v1 <c>name=systemd</c> path, if any.</param>
-public sealed record CgroupMembership(string? UnifiedPath, string? CpuAcctPath, string? SystemdPath)
+internal sealed record CgroupMembership(string? UnifiedPath, string? CpuAcctPath, string? SystemdPath)
 {
     /// <summary>The path that best names the process's container.</summary>
     public string? ContainerLookupPath =>

@@ -14,7 +14,7 @@ namespace OtelPower.Sensors.Cgroups;
 /// </list>
 /// A nested cgroup below the container (<c>.../docker-ID.scope/init.scope</c>) belongs to that container.
 /// </summary>
-public static partial class ContainerPath
+internal static partial class ContainerPath
 {
     public static bool TryParse(string cgroupPath, out ContainerIdentity? container)
     {

@@ -15,7 +15,7 @@ namespace OtelPower.Sensors.Drm;
 /// ns (Intel <c>xe</c>): busy cycles, the GPU timestamp they are measured against, and the engines of that class.
 /// Empty for drivers that report ns only.
 /// </param>
-public sealed record DrmFdinfo(string Driver, string PciAddress, ulong ClientId, IReadOnlyDictionary<string, ulong> Engines, IReadOnlyDictionary<string, DrmEngineCycles> CycleEngines)
+internal sealed record DrmFdinfo(string Driver, string PciAddress, ulong ClientId, IReadOnlyDictionary<string, ulong> Engines, IReadOnlyDictionary<string, DrmEngineCycles> CycleEngines)
 {
     private const string EnginePrefix = "drm-engine-";
     private const string CapacityPrefix = "drm-engine-capacity-";
@@ -130,7 +130,7 @@ public sealed record DrmFdinfo(string Driver, string PciAddress, ulong ClientId,
 /// <param name="BusyCycles">Cycles the client kept engines of this class busy, summed over the class's engines.</param>
 /// <param name="TotalCycles">The GPU timestamp in the same unit, read with <paramref name="BusyCycles"/>.</param>
 /// <param name="EngineCount"><c>drm-engine-capacity-</c>, 1 when absent.</param>
-public readonly record struct DrmEngineCycles(ulong BusyCycles, ulong TotalCycles, ulong EngineCount)
+internal readonly record struct DrmEngineCycles(ulong BusyCycles, ulong TotalCycles, ulong EngineCount)
 {
     /// <summary>
     /// The busy time over an interval of <paramref name="intervalNanoseconds"/> since <paramref name="before"/>, in ns of

@@ -20,7 +20,7 @@ namespace OtelPower.Sensors.Drm;
 /// <para>A process that exits while being read, or an fd closed meanwhile, is skipped silently: that is what a
 /// live host does.</para>
 /// </remarks>
-public sealed class DrmUsageReader
+internal sealed class DrmUsageReader
 {
     private const string DriPrefix = "/dev/dri/";
 

@@ -8,7 +8,7 @@ namespace OtelPower.Sensors.Estimation;
 /// interval (the Cloud Carbon Footprint per-vCPU model). The engine then divides it like a RAPL delta,
 /// and every figure it produces says source = estimate.
 /// </summary>
-public sealed class UtilisationEstimator
+internal sealed class UtilisationEstimator
 {
     public static readonly EnergyZone Zone = new("estimate", "cpu-estimate", null, EnergyZoneKind.Estimate);
 

@@ -1,7 +1,7 @@
 namespace OtelPower.Sensors.Hwmon;
 
 /// <summary>What an hwmon channel measures: a cumulative counter or an instantaneous (or averaged) power.</summary>
-public enum HwmonQuantity
+internal enum HwmonQuantity
 {
     /// <summary><c>energyN_input</c> in microjoules, a counter.</summary>
     Energy,
@@ -11,7 +11,7 @@ public enum HwmonQuantity
 }
 
 /// <summary>Which pool a channel feeds.</summary>
-public enum HwmonRole
+internal enum HwmonRole
 {
     /// <summary>Not used (a rail inside another reading, a sensor we do not know); listed in the log only.</summary>
     Other,
@@ -35,4 +35,4 @@ public enum HwmonRole
 /// <param name="Label">The channel's <c>*_label</c> (or the Grace <c>powerN_oem_info</c>), when it has one.</param>
 /// <param name="Role">The pool it feeds.</param>
 /// <param name="PciAddress">The PCI address of the chip's <c>device</c> (a GPU), when it has one.</param>
-public sealed record HwmonChannel(string Id, string ChipName, HwmonQuantity Quantity, int Index, string File, string? Label, HwmonRole Role, string? PciAddress);
+internal sealed record HwmonChannel(string Id, string ChipName, HwmonQuantity Quantity, int Index, string File, string? Label, HwmonRole Role, string? PciAddress);

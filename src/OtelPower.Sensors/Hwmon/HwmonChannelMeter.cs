@@ -16,7 +16,7 @@ namespace OtelPower.Sensors.Hwmon;
 /// Any other backwards step is a reset (driver reload) and counts 0 J, as the engine does for a counter without
 /// a range.</para>
 /// </remarks>
-public sealed class HwmonChannelMeter
+internal sealed class HwmonChannelMeter
 {
     private const ulong ThirtyTwoBits = 1UL << 32;
 

@@ -10,7 +10,7 @@ namespace OtelPower.Sensors.Hwmon;
 /// channel is one package zone whose counter is the channel's (integrated or wrap-safe) energy, so the engine
 /// divides it by CPU time exactly as it divides RAPL. Samples say <c>source = hwmon</c>.
 /// </summary>
-public sealed partial class HwmonCpuMeter
+internal sealed partial class HwmonCpuMeter
 {
     private readonly ImmutableArray<(HwmonChannelMeter Meter, EnergyZone Zone)> _channels;
     private readonly HashSet<string> _failing = new(StringComparer.Ordinal);

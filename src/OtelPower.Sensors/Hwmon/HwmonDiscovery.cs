@@ -25,7 +25,7 @@ namespace OtelPower.Sensors.Hwmon;
 /// <c>device</c> link.</item>
 /// </list>
 /// </remarks>
-public static partial class HwmonDiscovery
+internal static partial class HwmonDiscovery
 {
     /// <summary>Every power and energy channel of every chip, sorted by chip number then channel.</summary>
     public static ImmutableArray<HwmonChannel> Discover(string sysfsRoot)

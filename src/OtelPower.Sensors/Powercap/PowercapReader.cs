@@ -10,7 +10,7 @@ namespace OtelPower.Sensors.Powercap;
 /// (core, uncore, dram inside a socket). <c>intel-rapl-mmio:*</c> is skipped: it is the same package counter
 /// read through MMIO, and adding it would count the package twice. AMD Zen exposes the same tree.
 /// </summary>
-public sealed class PowercapReader
+internal sealed class PowercapReader
 {
     private const string ZonePrefix = "intel-rapl:";
 
@@ -170,4 +170,4 @@ public sealed class PowercapReader
 }
 
 /// <summary>A zone found at start, with where its counter lives.</summary>
-public sealed record DiscoveredZone(EnergyZone Zone, string EnergyFile, ulong MaxEnergyRangeMicrojoules);
+internal sealed record DiscoveredZone(EnergyZone Zone, string EnergyFile, ulong MaxEnergyRangeMicrojoules);

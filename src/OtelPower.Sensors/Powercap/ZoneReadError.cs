@@ -1,7 +1,7 @@
 namespace OtelPower.Sensors.Powercap;
 
 /// <summary>Why a zone's counter could not be read.</summary>
-public enum ZoneReadError
+internal enum ZoneReadError
 {
     None,
 

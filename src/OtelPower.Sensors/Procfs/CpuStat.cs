@@ -4,7 +4,7 @@ using OtelPower.Attribution;
 namespace OtelPower.Sensors.Procfs;
 
 /// <summary>Parses <c>/proc/stat</c>: the aggregate <c>cpu</c> line and the count of <c>cpuN</c> lines.</summary>
-public static class CpuStat
+internal static class CpuStat
 {
     /// <summary>
     /// <c>cpu  user nice system idle iowait irq softirq steal guest guest_nice</c>. Total = user through

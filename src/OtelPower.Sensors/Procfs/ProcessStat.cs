@@ -7,7 +7,7 @@ namespace OtelPower.Sensors.Procfs;
 /// The fields of one <c>/proc/PID/stat</c> line that attribution needs. Parsed from bytes, without
 /// allocating: the comm is kept as a range and decoded only for a process seen for the first time.
 /// </summary>
-public readonly record struct ProcessStat(int Pid, int ParentPid, uint Flags, ulong UserTicks, ulong SystemTicks, ulong StartTicks, int CommStart, int CommLength)
+internal readonly record struct ProcessStat(int Pid, int ParentPid, uint Flags, ulong UserTicks, ulong SystemTicks, ulong StartTicks, int CommStart, int CommLength)
 {
     /// <summary>PF_KTHREAD in include/linux/sched.h.</summary>
     private const uint KernelThreadFlag = 0x00200000;

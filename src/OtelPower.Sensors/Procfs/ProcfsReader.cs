@@ -15,7 +15,7 @@ namespace OtelPower.Sensors.Procfs;
 /// container) is read once and cached under (pid, start time); each sample then costs one open and read
 /// of <c>/proc/PID/stat</c> per process, into a reused buffer. Not thread-safe: one sampling loop owns it.
 /// </summary>
-public sealed class ProcfsReader
+internal sealed class ProcfsReader
 {
     private const int MaxCommandLineLength = 4096;
 

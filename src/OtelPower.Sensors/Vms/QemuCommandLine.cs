@@ -10,7 +10,7 @@ namespace OtelPower.Sensors.Vms;
 /// The command line often holds secrets (domain-notes §2), so it is read only for processes whose exe or
 /// comm already says qemu/kvm, only these two values are kept, and it is never exported from here.
 /// </remarks>
-public static class QemuCommandLine
+internal static class QemuCommandLine
 {
     /// <summary>
     /// <c>qemu-system-*</c> (comm is cut at 15 bytes: <c>qemu-system-x86</c>), RHEL's <c>/usr/libexec/qemu-kvm</c>,

@@ -10,7 +10,7 @@ namespace OtelPower.Sensors.Vms;
 /// <c>libvirt/emulator</c> and <c>libvirt/vcpuN</c>: anything below the scope belongs to the VM, and the scope's
 /// own usage counts it all, vhost and I/O threads included.
 /// </summary>
-public static partial class VmCgroupPath
+internal static partial class VmCgroupPath
 {
     /// <param name="cgroupPath">A cgroup path relative to the root, e.g. from <c>/proc/PID/cgroup</c>.</param>
     /// <param name="scopePath">The VM's own cgroup: the path up to and including the scope.</param>

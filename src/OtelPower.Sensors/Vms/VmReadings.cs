@@ -8,7 +8,7 @@ namespace OtelPower.Sensors.Vms;
 /// qemu processes (name and uuid from the command line). A VM with a scope keeps the scope's CPU time and
 /// takes its qemu's names; a qemu without a scope (started by hand) becomes a VM measured from its process.
 /// </summary>
-public static class VmReadings
+internal static class VmReadings
 {
     public static ImmutableArray<WorkloadCpuReading> Join(
         ImmutableArray<WorkloadCpuReading> cgroupWorkloads, ImmutableArray<ProcessCpuReading> processes, long clockTicksPerSecond)

@@ -1,4 +1,4 @@
-namespace OtelPower.Agent.Sampling;
+namespace OtelPower.Sampling;
 
 /// <summary>
 /// Lets a repeated failure through once per period and counts what it held back, so a collector that
