@@ -90,7 +90,11 @@ public static class MeterProviderBuilderExtensions
                 instrument.Meter.Name == meterName && SemanticConventions.InstrumentNames.Contains(instrument.Name)
                     ? new MetricStreamConfiguration
                     {
-                        CardinalityLimit = SemanticConventions.ConsumerInstrumentNames.Contains(instrument.Name) ? options.ConsumerSeriesSets * options.CardinalityLimit : options.CardinalityLimit,
+                        // The SDK allocates a stream's points up front, per reader: device instruments (zones,
+                        // GPUs, the platform meter, the host) need a handful, not the consumers' budget.
+                        CardinalityLimit = SemanticConventions.ConsumerInstrumentNames.Contains(instrument.Name)
+                            ? options.ConsumerSeriesSets * options.CardinalityLimit
+                            : Math.Min(options.CardinalityLimit, PowerInstrumentationOptions.DeviceSeriesLimit),
                     }
                     : null);
             deferred

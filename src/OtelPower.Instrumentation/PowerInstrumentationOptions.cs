@@ -17,6 +17,12 @@ public sealed class PowerInstrumentationOptions
     /// <summary>Namespaces that get an aggregate series for containers and pods past the budget; later ones fold into <c>other</c>.</summary>
     public int MaxNamespaceSeries { get; set; } = 100;
 
+    /// <summary>
+    /// The SDK's limit for the device instruments (<c>hw.energy</c>, <c>hw.power</c>, <c>hw.host.*</c>, <c>hw.gpu.*</c>,
+    /// <c>otelpower.platform.other.*</c>): one series per RAPL zone, GPU or meter of one node, far fewer than this.
+    /// </summary>
+    public const int DeviceSeriesLimit = 128;
+
     /// <summary>The SDK's per-instrument limit (a lifetime budget under cumulative temporality), set by a View.</summary>
     public int CardinalityLimit { get; set; } = 2000;
 

@@ -60,6 +60,40 @@ public sealed class PowerInstrumentationTests
     }
 
     [Fact]
+    public void Device_instruments_are_limited_to_the_device_budget_and_consumers_keep_theirs()
+    {
+        // 200 zones on one host (no real node has more than a handful): hw.energy keeps DeviceSeriesLimit
+        // series and folds the rest into the SDK's overflow series, while 200 processes all keep their own.
+        using var harness = new MetricsHarness(o =>
+        {
+            o.MaxProcessSeries = 200;
+            o.MaxExecutableSeries = 10;
+            o.CardinalityLimit = 1000;
+        });
+        var zones = Enumerable.Range(0, 200).Select(i => new EnergyZone("zone:" + i, "package-" + i, null, EnergyZoneKind.Package)).ToArray();
+        var processes = Enumerable.Range(1, 200).Select(pid => new ProcessIdentity(new ProcessKey(pid, 1), "p" + pid, "p" + pid, null, isKernelThread: false)).ToArray();
+        var ledger = new EnergyLedger();
+        for (var second = 0; second < 3; second++)
+        {
+            var time = TimeSpan.FromSeconds(second);
+            var sample = new HostSample(
+                DateTimeOffset.UnixEpoch + time, time, EnergySource.Rapl, [.. zones.Select(z => new EnergyZoneReading(z, (ulong)second * 1_000_000, 262_143_328_850))],
+                new CpuTimes((ulong)second * 400, 0, 0), 4, [.. processes.Select(p => new ProcessCpuReading(p, (ulong)second * 2))], 100);
+            if (ledger.Record(sample) is { } snapshot)
+            {
+                harness.Feed.Publish(snapshot);
+            }
+        }
+
+        var metrics = harness.CollectSettled();
+        var zoneSeries = metrics["hw.energy"];
+        Assert.Equal(PowerInstrumentationOptions.DeviceSeriesLimit + 1, zoneSeries.Count); // the limit, and the overflow series
+        Assert.Single(zoneSeries, p => p.Attributes.ContainsKey("otel.metric.overflow"));
+        Assert.Equal(200, metrics["otelpower.process.energy"].Count(p => p.Attributes.ContainsKey("process.pid")));
+        Assert.DoesNotContain(metrics["otelpower.process.energy"], p => p.Attributes.ContainsKey("otel.metric.overflow"));
+    }
+
+    [Fact]
     public void The_cardinality_view_leaves_another_meters_instrument_of_the_same_name_alone()
     {
         var foreignMeterName = "Foreign." + Guid.NewGuid().ToString("N");
