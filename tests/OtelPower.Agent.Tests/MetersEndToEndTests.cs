@@ -56,7 +56,7 @@ public sealed class MetersEndToEndTests : IDisposable
 
         var platform = line.GetProperty("platform");
         Assert.Equal("acpi_power_meter", platform.GetProperty("source").GetString());
-        Assert.Equal(300.0, platform.GetProperty("power_w").GetDouble(), 1.0);
+        AssertPowerNear(300.0, platform.GetProperty("power_w").GetDouble());
         var host = line.GetProperty("host").GetProperty("energy_j").GetDouble();
         Assert.Equal(60.0, host, 6);
         var platformEnergy = platform.GetProperty("energy_j").GetDouble();
@@ -193,7 +193,7 @@ public sealed class MetersEndToEndTests : IDisposable
 
         Assert.Equal("hwmon", line.GetProperty("source").GetString());
         var host = line.GetProperty("host");
-        Assert.Equal(120.0, host.GetProperty("power_w").GetDouble(), 1.0);
+        AssertPowerNear(120.0, host.GetProperty("power_w").GetDouble());
         var zone = Assert.Single(line.GetProperty("zones").EnumerateArray());
         Assert.Equal("hwmon:hwmon0:power1", zone.GetProperty("id").GetString());
         Assert.Equal("smpro-0", zone.GetProperty("name").GetString());
@@ -258,7 +258,7 @@ public sealed class MetersEndToEndTests : IDisposable
         Assert.Equal("amd", gpu.GetProperty("vendor").GetString());
         Assert.Equal("amdgpu-0", gpu.GetProperty("name").GetString());
         Assert.Equal("power", gpu.GetProperty("source").GetString());
-        Assert.Equal(200.0, gpu.GetProperty("power_w").GetDouble(), 1.0);
+        AssertPowerNear(200.0, gpu.GetProperty("power_w").GetDouble());
 
         // Per GPU: the processes' shares and its idle are its energy, to the microjoule of each interval's floors.
         var processes = line.GetProperty("processes").EnumerateArray().Sum(p => p.GetProperty("gpu_energy_j").GetDouble());
@@ -268,6 +268,14 @@ public sealed class MetersEndToEndTests : IDisposable
         Assert.Equal(2.0, Gpu(Process(line, 300)) / Gpu(Process(line, 400)), 1e-3);
         Assert.Contains("Reading 1 GPUs from hwmon", agent.StandardError, StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// A power channel's watts over one interval: the reader integrates on its own clock at the instant it reads,
+    /// and the interval is the sampler's, a few ms apart on a loaded machine (2 % of a 0.5 s interval was seen with
+    /// two CPU burners beside the suite). 10 % still tells a µW from a mW and an integrated channel from a missing one.
+    /// </summary>
+    private static void AssertPowerNear(double expectedWatts, double actualWatts) =>
+        Assert.InRange(actualWatts, expectedWatts * 0.9, expectedWatts * 1.1);
 
     private static string Amdgpu(string pdev, int client, ulong gfx) => string.Create(CultureInfo.InvariantCulture, $"""
         pos:	0
