@@ -4,7 +4,7 @@ using Microsoft.Extensions.Hosting;
 using OtelPower.Agent;
 using OtelPower.Agent.Cli;
 using OtelPower.Agent.Sampling;
-using OtelPower.Attribution;
+using OtelPower.Sampling;
 using OtelPower.Sensors;
 
 var commandLine = CommandLine.Parse(args);
@@ -66,7 +66,8 @@ catch (SensorConfigurationException exception)
 
 if (commandLine.Command == AgentCommand.Bench)
 {
-    return SampleCostBench.Run(sampler, new EnergyLedger(options.AttributePlatform), host.Services.GetRequiredService<AttributionFeed>(), commandLine.BenchIterations, Console.Out);
+    // The loop the agent runs (its sampler, pools, names and ledger), sampled back to back without the timer.
+    return SampleCostBench.Run(host.Services.GetRequiredService<PowerSampler>(), commandLine.BenchIterations, Console.Out);
 }
 
 try

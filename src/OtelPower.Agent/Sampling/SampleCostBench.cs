@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using OtelPower.Attribution;
-using OtelPower.Sensors;
+using OtelPower.Sampling;
 
 namespace OtelPower.Agent.Sampling;
 
@@ -13,19 +13,17 @@ namespace OtelPower.Agent.Sampling;
 /// </summary>
 internal static class SampleCostBench
 {
-    public static int Run(HostSampler sampler, EnergyLedger ledger, AttributionFeed feed, int samples, TextWriter output)
+    public static int Run(PowerSampler sampler, int samples, TextWriter output)
     {
         ArgumentNullException.ThrowIfNull(sampler);
-        ArgumentNullException.ThrowIfNull(ledger);
-        ArgumentNullException.ThrowIfNull(feed);
         ArgumentNullException.ThrowIfNull(output);
 
         // Warm up as long as we measure: the identity cache fills on the first sample, and a JIT build
         // compiles each method on its first call.
-        HostSample? last = null;
+        AttributionSnapshot? last = null;
         for (var i = 0; i < samples; i++)
         {
-            last = SampleOnce(sampler, ledger, feed);
+            last = sampler.SampleOnce();
         }
 
         GC.Collect();
@@ -35,7 +33,7 @@ internal static class SampleCostBench
         var wall = Stopwatch.StartNew();
         for (var i = 0; i < samples; i++)
         {
-            last = SampleOnce(sampler, ledger, feed);
+            last = sampler.SampleOnce();
         }
 
         wall.Stop();
@@ -53,17 +51,6 @@ internal static class SampleCostBench
             $"{cpu.TotalMilliseconds / samples,14:0.000} {wall.Elapsed.TotalMilliseconds / samples,15:0.000} {allocated / samples / 1024.0,16:0.0} {allocated / samples / processes,16:0}"));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"peak RSS (VmHWM) of this process: {PeakResidentMegabytes():0.0} MB"));
         return ExitCodes.Success;
-    }
-
-    private static HostSample SampleOnce(HostSampler sampler, EnergyLedger ledger, AttributionFeed feed)
-    {
-        var sample = sampler.Sample();
-        if (ledger.Record(sample) is { } snapshot)
-        {
-            feed.Publish(snapshot);
-        }
-
-        return sample;
     }
 
     private static double PeakResidentMegabytes()
