@@ -59,15 +59,7 @@ public sealed class KubernetesEndToEndTests : IAsyncLifetime
         tree.WriteCgroupCpu(Scope(ShopPod, ShopContainer), _shopUsec);
         tree.WriteCgroupCpu(Scope(DataPod, DataContainer), _dataUsec);
 
-        var kubeconfig = Path.Combine(_directory.Path, "kubeconfig");
-        await File.WriteAllTextAsync(kubeconfig, $"""
-            apiVersion: v1
-            kind: Config
-            clusters: [{"{"}name: fake, cluster: {"{"}server: "{_api.BaseAddress}"{"}"}{"}"}]
-            users: [{"{"}name: fake, user: {"{"}token: {FakeKubernetesApiServer.Token}{"}"}{"}"}]
-            contexts: [{"{"}name: fake, context: {"{"}cluster: fake, user: fake{"}"}{"}"}]
-            current-context: fake
-            """);
+        var kubeconfig = await _api.WriteKubeconfigAsync(_directory.Path);
 
         var port = LoopbackPort.Free();
         await using var agent = AgentProcess.Start(

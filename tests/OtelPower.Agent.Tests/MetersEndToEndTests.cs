@@ -26,17 +26,10 @@ public sealed class MetersEndToEndTests : IDisposable
         tree.WriteZone("intel-rapl:0", "package-0", 1_000_000);
         tree.WriteCpu(1_000, 19_000, cpuCount: 4);
         tree.WriteProcess(300, "worker", 100, startTicks: 30);
-        tree.WriteFile("sys/class/hwmon/hwmon0/name", "power_meter\n");
-        tree.WriteFile("sys/class/hwmon/hwmon0/power1_average", "300000000\n"); // 300 W for the whole node
-        tree.WriteFile("sys/class/hwmon/hwmon0/power1_average_interval", "1000\n");
-        tree.WriteLink("sys/class/hwmon/hwmon0/device", "../../../devices/LNXSYSTM:00/LNXSYBUS:00/ACPI000D:00");
+        WriteAcpiPowerMeter(tree); // 300 W for the whole node
 
         var port = LoopbackPort.Free();
-        await using var agent = AgentProcess.Start(
-        [
-            "--procfs", tree.Procfs, "--sysfs", tree.Sysfs, "--cgroupfs", "", "--interval", "0.5", "--nvml-library", "",
-            "--exporter", "json,prometheus", "--prometheus-port", port.ToString(CultureInfo.InvariantCulture), "--container-engines", "",
-        ]);
+        await using var agent = StartAgent(tree, "--exporter", "json,prometheus", "--prometheus-port", port.ToString(CultureInfo.InvariantCulture));
         await using var prometheus = await PrometheusServer.StartAsync(port, scrapeInterval: "500ms");
 
         JsonElement line = default;
@@ -104,18 +97,13 @@ public sealed class MetersEndToEndTests : IDisposable
         tree.WriteCpu(1_000, 19_000, cpuCount: 4);
         tree.WriteProcess(300, "worker", 100, startTicks: 30);
         tree.WriteProcess(301, "helper", 100, startTicks: 31);
-        tree.WriteFile("sys/class/hwmon/hwmon0/name", "power_meter\n");
-        tree.WriteFile("sys/class/hwmon/hwmon0/power1_average", "300000000\n");
-        tree.WriteFile("sys/class/hwmon/hwmon0/power1_average_interval", "1000\n");
-        tree.WriteLink("sys/class/hwmon/hwmon0/device", "../../../devices/LNXSYSTM:00/LNXSYBUS:00/ACPI000D:00");
+        WriteAcpiPowerMeter(tree);
 
         var port = LoopbackPort.Free();
-        await using var agent = AgentProcess.Start(
-        [
-            "--procfs", tree.Procfs, "--sysfs", tree.Sysfs, "--cgroupfs", "", "--interval", "0.5", "--nvml-library", "",
-            "--exporter", "json,prometheus", "--prometheus-port", port.ToString(CultureInfo.InvariantCulture), "--container-engines", "",
-            "--attribute-platform",
-        ]);
+        await using var agent = StartAgent(
+            tree,
+            "--exporter", "json,prometheus", "--prometheus-port", port.ToString(CultureInfo.InvariantCulture),
+            "--attribute-platform");
         await using var prometheus = await PrometheusServer.StartAsync(port, scrapeInterval: "500ms");
 
         JsonElement line = default;
@@ -168,11 +156,7 @@ public sealed class MetersEndToEndTests : IDisposable
         tree.WriteFile("sys/class/hwmon/hwmon0/power2_input", "15000000\n");
         tree.WriteFile("sys/class/hwmon/hwmon0/power2_label", "IO power\n");
 
-        await using var agent = AgentProcess.Start(
-        [
-            "--procfs", tree.Procfs, "--sysfs", tree.Sysfs, "--cgroupfs", "", "--interval", "0.5", "--nvml-library", "",
-            "--exporter", "json", "--container-engines", "",
-        ]);
+        await using var agent = StartAgent(tree, "--exporter", "json");
 
         ulong solver = 100, logger = 100, busy = 1_000;
         for (var step = 0; step < 3; step++)
@@ -234,11 +218,7 @@ public sealed class MetersEndToEndTests : IDisposable
         }
 
         Fdinfo();
-        await using var agent = AgentProcess.Start(
-        [
-            "--procfs", tree.Procfs, "--sysfs", tree.Sysfs, "--cgroupfs", "", "--interval", "0.5", "--nvml-library", "",
-            "--exporter", "json", "--container-engines", "",
-        ]);
+        await using var agent = StartAgent(tree, "--exporter", "json");
 
         for (var step = 0; step < 3; step++)
         {
@@ -267,6 +247,22 @@ public sealed class MetersEndToEndTests : IDisposable
         // Client 7 is counted once although two fds hold it: 2:1, not 4:1.
         Assert.Equal(2.0, Gpu(Process(line, 300)) / Gpu(Process(line, 400)), 1e-3);
         Assert.Contains("Reading 1 GPUs from hwmon", agent.StandardError, StringComparison.Ordinal);
+    }
+
+    /// <summary>The agent on a fixture host, sampling every 0.5 s, with no cgroups, NVML or container engines.</summary>
+    private static AgentProcess StartAgent(SyntheticHostTree tree, params string[] arguments) => AgentProcess.Start(
+    [
+        "--procfs", tree.Procfs, "--sysfs", tree.Sysfs, "--cgroupfs", "", "--interval", "0.5", "--nvml-library", "", "--container-engines", "",
+        .. arguments,
+    ]);
+
+    /// <summary>An ACPI power meter (hwmon <c>power_meter</c>) reading 300 W for the whole node.</summary>
+    private static void WriteAcpiPowerMeter(SyntheticHostTree tree)
+    {
+        tree.WriteFile("sys/class/hwmon/hwmon0/name", "power_meter\n");
+        tree.WriteFile("sys/class/hwmon/hwmon0/power1_average", "300000000\n");
+        tree.WriteFile("sys/class/hwmon/hwmon0/power1_average_interval", "1000\n");
+        tree.WriteLink("sys/class/hwmon/hwmon0/device", "../../../devices/LNXSYSTM:00/LNXSYBUS:00/ACPI000D:00");
     }
 
     /// <summary>

@@ -73,15 +73,7 @@ public sealed class ShortLivedPodsEndToEndTests : IAsyncLifetime
         tree.WriteCgroupCpu(Scope(WebPod, WebContainer), web);
         tree.WriteProcess(500, "sshd", 10, startTicks: 50, cgroupPath: "/system.slice/sshd.service");
 
-        var kubeconfig = Path.Combine(_directory.Path, "kubeconfig");
-        await File.WriteAllTextAsync(kubeconfig, $"""
-            apiVersion: v1
-            kind: Config
-            clusters: [{"{"}name: fake, cluster: {"{"}server: "{_api.BaseAddress}"{"}"}{"}"}]
-            users: [{"{"}name: fake, user: {"{"}token: {FakeKubernetesApiServer.Token}{"}"}{"}"}]
-            contexts: [{"{"}name: fake, context: {"{"}cluster: fake, user: fake{"}"}{"}"}]
-            current-context: fake
-            """);
+        var kubeconfig = await _api.WriteKubeconfigAsync(_directory.Path);
 
         var port = LoopbackPort.Free();
         await using var agent = AgentProcess.Start(

@@ -79,6 +79,21 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
     /// <summary>A list answered with this JSON as it is (a pod as a real API server writes it).</summary>
     public void EnqueueListJson(string json) => lists.Enqueue(response => WriteJsonAsync(response, json));
 
+    /// <summary>Writes <c>DIRECTORY/kubeconfig</c>, pointing at this server with its token, and returns its path.</summary>
+    public async Task<string> WriteKubeconfigAsync(string directory)
+    {
+        var kubeconfig = Path.Combine(directory, "kubeconfig");
+        await File.WriteAllTextAsync(kubeconfig, $"""
+            apiVersion: v1
+            kind: Config
+            clusters: [{"{"}name: fake, cluster: {"{"}server: "{BaseAddress}"{"}"}{"}"}]
+            users: [{"{"}name: fake, user: {"{"}token: {Token}{"}"}{"}"}]
+            contexts: [{"{"}name: fake, context: {"{"}cluster: fake, user: fake{"}"}{"}"}]
+            current-context: fake
+            """);
+        return kubeconfig;
+    }
+
     public void EnqueueList(V1PodList list) => lists.Enqueue(response => WriteJsonAsync(response, JsonSerializer.Serialize(list, KubernetesJsonContext.Default.V1PodList)));
 
     /// <summary>A watch that sends these lines and then ends normally.</summary>
