@@ -1,3 +1,5 @@
+using OtelPower.Testing;
+
 namespace OtelPower.Sensors.Tests;
 
 /// <summary>The checked-in fixture trees under tests/fixtures, copied to a temporary directory so a test may change them.</summary>
@@ -6,7 +8,7 @@ internal sealed class FixtureCopy : IDisposable
     public FixtureCopy(string fixtureName)
     {
         Root = Path.Combine(Path.GetTempPath(), "otelpower-fixture-" + Guid.NewGuid().ToString("N"));
-        Copy(new DirectoryInfo(Path.Combine(FixturesDirectory, fixtureName)), Root);
+        DirectoryTree.Copy(new DirectoryInfo(Path.Combine(FixturesDirectory, fixtureName)), Root);
     }
 
     public static string FixturesDirectory => Deployment.Tests.RepositoryRoot.Combine("tests", "fixtures");
@@ -20,7 +22,7 @@ internal sealed class FixtureCopy : IDisposable
     public string Path_(params string[] parts) => Path.Combine([Root, .. parts]);
 
     /// <summary>Copies another fixture tree over this one (a host's /proc with a chip's /sys/class/hwmon).</summary>
-    public void Overlay(string fixtureName) => Copy(new DirectoryInfo(Path.Combine(FixturesDirectory, fixtureName)), Root);
+    public void Overlay(string fixtureName) => DirectoryTree.Copy(new DirectoryInfo(Path.Combine(FixturesDirectory, fixtureName)), Root);
 
     public void Write(string relativePath, string contents) => File.WriteAllText(Path.Combine(Root, relativePath), contents);
 
@@ -32,28 +34,6 @@ internal sealed class FixtureCopy : IDisposable
         }
         catch (IOException)
         {
-        }
-    }
-
-    /// <summary>Copies files and symbolic links as links (the exe links point at paths that do not exist here).</summary>
-    private static void Copy(DirectoryInfo source, string destination)
-    {
-        Directory.CreateDirectory(destination);
-        foreach (var entry in source.EnumerateFileSystemInfos())
-        {
-            var target = Path.Combine(destination, entry.Name);
-            if (entry.LinkTarget is { } link)
-            {
-                File.CreateSymbolicLink(target, link);
-            }
-            else if (entry is DirectoryInfo directory)
-            {
-                Copy(directory, target);
-            }
-            else
-            {
-                File.Copy(entry.FullName, target);
-            }
         }
     }
 }

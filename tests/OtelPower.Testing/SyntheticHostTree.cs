@@ -50,7 +50,7 @@ public sealed partial class SyntheticHostTree
     public void BeginStep()
     {
         var next = Path.Combine(Root, "gen-" + (++_generation).ToString(CultureInfo.InvariantCulture));
-        CopyTree(new DirectoryInfo(_writeRoot), next);
+        DirectoryTree.Copy(new DirectoryInfo(_writeRoot), next);
         _writeRoot = next;
     }
 
@@ -167,27 +167,6 @@ public sealed partial class SyntheticHostTree
 
     private static string CpuLine(string label, ulong busyTicks, ulong idleTicks) =>
         string.Create(CultureInfo.InvariantCulture, $"{label} {busyTicks} 0 0 {idleTicks} 0 0 0 0 0 0");
-
-    private static void CopyTree(DirectoryInfo source, string destination)
-    {
-        Directory.CreateDirectory(destination);
-        foreach (var entry in source.EnumerateFileSystemInfos())
-        {
-            var target = Path.Combine(destination, entry.Name);
-            if (entry.LinkTarget is { } link)
-            {
-                File.CreateSymbolicLink(target, link);
-            }
-            else if (entry is DirectoryInfo directory)
-            {
-                CopyTree(directory, target);
-            }
-            else
-            {
-                File.Copy(entry.FullName, target);
-            }
-        }
-    }
 
     private static void WriteAtomically(string path, string contents)
     {
