@@ -100,9 +100,7 @@ internal sealed class JsonLinesWriter : ISnapshotWriter, IDisposable
 
             json.WriteNumber("cpu_s", (double)process.IntervalCpuTicks / snapshot.ClockTicksPerSecond);
             WriteWorkload(json, process.Process.Container, snapshot.MetadataOf(process.Process.Container));
-            WriteEnergy(json, process.Energy);
-            WriteGpuEnergy(json, process.Gpu);
-            WritePlatformEnergy(json, snapshot, process.Platform);
+            WriteConsumerEnergy(json, snapshot, process.Energy, process.Gpu, process.Platform);
             json.WriteEndObject();
         }
 
@@ -116,9 +114,7 @@ internal sealed class JsonLinesWriter : ISnapshotWriter, IDisposable
             WriteWorkload(json, container.Container, container.Metadata);
             json.WriteString("runtime", container.Container.Runtime);
             json.WriteNumber("cpu_s", container.IntervalCpuMicroseconds / 1e6);
-            WriteEnergy(json, container.Energy);
-            WriteGpuEnergy(json, container.Gpu);
-            WritePlatformEnergy(json, snapshot, container.Platform);
+            WriteConsumerEnergy(json, snapshot, container.Energy, container.Gpu, container.Platform);
             json.WriteEndObject();
         }
 
@@ -130,9 +126,7 @@ internal sealed class JsonLinesWriter : ISnapshotWriter, IDisposable
             json.WriteString("k8s_pod_uid", pod.PodUid);
             WriteIfKnown(json, "k8s_pod_name", pod.PodName);
             WriteIfKnown(json, "k8s_namespace_name", pod.Namespace);
-            WriteEnergy(json, pod.Energy);
-            WriteGpuEnergy(json, pod.Gpu);
-            WritePlatformEnergy(json, snapshot, pod.Platform);
+            WriteConsumerEnergy(json, snapshot, pod.Energy, pod.Gpu, pod.Platform);
             json.WriteEndObject();
         }
 
@@ -162,9 +156,7 @@ internal sealed class JsonLinesWriter : ISnapshotWriter, IDisposable
 
             WriteStringOrNull(json, "cgroup", identity.CgroupPath);
             json.WriteNumber("cpu_s", vm.IntervalCpuMicroseconds / 1e6);
-            WriteEnergy(json, vm.Energy);
-            WriteGpuEnergy(json, vm.Gpu);
-            WritePlatformEnergy(json, snapshot, vm.Platform);
+            WriteConsumerEnergy(json, snapshot, vm.Energy, vm.Gpu, vm.Platform);
             json.WriteEndObject();
         }
 
@@ -234,22 +226,21 @@ internal sealed class JsonLinesWriter : ISnapshotWriter, IDisposable
         json.WriteEndObject();
     }
 
-    /// <summary>A consumer's share of the node's other energy, only when it is divided (<c>--attribute-platform</c>).</summary>
-    private static void WritePlatformEnergy(Utf8JsonWriter json, AttributionSnapshot snapshot, EnergyTally tally)
+    /// <summary>
+    /// A consumer's books: <c>energy_j</c>/<c>power_w</c> its CPU pool's, <c>gpu_*</c> its GPU pools' (0 on a host
+    /// without GPUs), and <c>platform_*</c> its share of the node's other energy only when that is divided
+    /// (<c>--attribute-platform</c>).
+    /// </summary>
+    private static void WriteConsumerEnergy(Utf8JsonWriter json, AttributionSnapshot snapshot, EnergyTally cpu, EnergyTally gpu, EnergyTally platform)
     {
-        if (!snapshot.AttributesPlatform)
+        WriteEnergy(json, cpu);
+        json.WriteNumber("gpu_energy_j", gpu.Total.Joules);
+        json.WriteNumber("gpu_power_w", Math.Round(gpu.Power.Watts, 6));
+        if (snapshot.AttributesPlatform)
         {
-            return;
+            json.WriteNumber("platform_energy_j", platform.Total.Joules);
+            json.WriteNumber("platform_power_w", Math.Round(platform.Power.Watts, 6));
         }
-
-        json.WriteNumber("platform_energy_j", tally.Total.Joules);
-        json.WriteNumber("platform_power_w", Math.Round(tally.Power.Watts, 6));
-    }
-
-    private static void WriteGpuEnergy(Utf8JsonWriter json, EnergyTally tally)
-    {
-        json.WriteNumber("gpu_energy_j", tally.Total.Joules);
-        json.WriteNumber("gpu_power_w", Math.Round(tally.Power.Watts, 6));
     }
 
     /// <summary>The container and Kubernetes keys, each only when known.</summary>
