@@ -72,7 +72,7 @@ public sealed class EnergyLedger
             AccumulatePools(_latest, interval, duration),
             Accumulate(_latest?.GpuIdle, interval.GpuIdleEnergy, duration),
             Accumulate(_latest?.GpuUnattributedWorkload, interval.GpuUnattributedWorkloadEnergy, duration),
-            PlatformPool.OtherEnergy(interval) is { } other ? Accumulate(_latest?.PlatformOther, other, duration) : null,
+            interval.PlatformOtherEnergy is { } other ? Accumulate(_latest?.PlatformOther, other, duration) : null,
             interval.AttributesPlatform ? Accumulate(_latest?.PlatformIdle, interval.PlatformIdleEnergy, duration) : null,
             interval.AttributesPlatform ? Accumulate(_latest?.PlatformUnattributedWorkload, interval.PlatformUnattributedWorkloadEnergy, duration) : null);
 

@@ -181,22 +181,21 @@ internal sealed class IntervalAttribution
         var gpuByProcess = new long[processTicks.Length];
         var pools = PoolAttribution.Compute(previous, current, gpuByProcess);
         long gpuMicrojoules = 0;
-        Energy? platformOther = null;
+        long? platformMicrojoules = null;
         foreach (var pool in pools)
         {
             if (pool.IsGpu)
             {
                 gpuMicrojoules += pool.Energy.Microjoules;
             }
-        }
-
-        foreach (var pool in pools)
-        {
-            if (PlatformPool.IsPlatform(pool.Device))
+            else if (PlatformPool.IsPlatform(pool.Device))
             {
-                platformOther = new Energy(Math.Max(0, pool.Energy.Microjoules - hostMicrojoules - gpuMicrojoules));
+                platformMicrojoules = pool.Energy.Microjoules;
             }
         }
+
+        // The node's other energy: what the measured pools do not explain, never below zero (the meters lag).
+        Energy? platformOther = platformMicrojoules is { } platform ? new Energy(Math.Max(0, platform - hostMicrojoules - gpuMicrojoules)) : null;
 
         var attributesPlatform = attributePlatformOther && platformOther is not null;
         var otherMicrojoules = attributesPlatform ? platformOther!.Value.Microjoules : 0;

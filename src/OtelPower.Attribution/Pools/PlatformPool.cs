@@ -23,11 +23,4 @@ public static class PlatformPool
         ArgumentNullException.ThrowIfNull(device);
         return string.Equals(device.Type, Type, StringComparison.Ordinal);
     }
-
-    /// <summary>The interval's other energy, or null when the host has no platform meter.</summary>
-    internal static Energy? OtherEnergy(IntervalAttribution interval)
-    {
-        ArgumentNullException.ThrowIfNull(interval);
-        return interval.PlatformOtherEnergy;
-    }
 }
