@@ -100,7 +100,7 @@ public sealed class AgentOptions
     /// <summary>Interface the Prometheus endpoint binds: <c>*</c> for all, <c>localhost</c> for this host only.</summary>
     public string PrometheusHost { get; set; } = "*";
 
-    /// <summary>Port of the Prometheus endpoint (path /metrics).</summary>
+    /// <summary>Port of the Prometheus endpoint (path /metrics); 0 takes a free port from the OS and logs it.</summary>
     public int PrometheusPort { get; set; } = 9464;
 
     /// <summary>Processes with their own metric series; the rest fold into per-executable series.</summary>
@@ -191,9 +191,9 @@ public sealed class AgentOptions
             errors.Add($"--otlp-protocol must be {GrpcProtocol} or {HttpProtobufProtocol}, not '{OtlpProtocol}'.");
         }
 
-        if (PrometheusPort is < 1 or > 65535)
+        if (PrometheusPort is < 0 or > 65535)
         {
-            errors.Add($"--prometheus-port must be from 1 to 65535, not {PrometheusPort}.");
+            errors.Add($"--prometheus-port must be from 0 (any free port, logged) to 65535, not {PrometheusPort}.");
         }
 
         if (CarbonIntensity is { } intensity && !Telemetry.GridCarbonIntensity.IsValid(intensity))

@@ -74,7 +74,7 @@ try
 {
     await host.RunAsync();
 }
-catch (Exception exception) when (exception is InvalidOperationException or IOException or System.Net.HttpListenerException)
+catch (Exception exception) when (exception is InvalidOperationException or IOException)
 {
     // An exporter that cannot start (the Prometheus port is taken, say) is a clear error, not a crash.
     Console.Error.WriteLine($"otelpower: could not start: {exception.Message}{(exception.InnerException is { } inner ? " (" + inner.Message + ")" : string.Empty)}");

@@ -167,6 +167,19 @@ internal sealed class AgentProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The port the agent's Prometheus endpoint is listening on, read from its log line: tests start the
+    /// agent with <c>--prometheus-port 0</c>, so the OS picks the port and nothing else can take it first.
+    /// </summary>
+    public async Task<int> PrometheusPortAsync(TimeSpan? timeout = null)
+    {
+        const string Listening = "Prometheus endpoint listening on http://";
+        await WaitForStandardErrorAsync(Listening, timeout ?? TimeSpan.FromSeconds(30));
+        var match = System.Text.RegularExpressions.Regex.Match(StandardError, Listening + @"\S+:(\d+)/metrics");
+        Assert.True(match.Success, $"no port in the agent's Prometheus log line; stderr:\n{StandardError}");
+        return int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
         using var cancellation = new CancellationTokenSource(timeout);

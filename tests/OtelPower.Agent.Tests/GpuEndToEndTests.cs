@@ -79,14 +79,13 @@ public sealed class GpuEndToEndTests : IDisposable
     public async Task Gpu_joules_per_process_container_and_pod_follow_sm_shares_and_every_gpu_conserves()
     {
         var tree = Host();
-        var port = LoopbackPort.Free();
         await using var agent = AgentProcess.Start(
         [
             "--procfs", tree.Procfs, "--sysfs", tree.Sysfs, "--cgroupfs", tree.Cgroupfs, "--interval", "0.5",
-            "--exporter", "json,prometheus", "--prometheus-port", port.ToString(CultureInfo.InvariantCulture),
+            "--exporter", "json,prometheus", "--prometheus-port", "0",
             "--nvml-library", _nvml.LibraryPath, "--container-engines", "",
         ]);
-        await using var prometheus = await PrometheusServer.StartAsync(port, scrapeInterval: "500ms");
+        await using var prometheus = await PrometheusServer.StartAsync(await agent.PrometheusPortAsync(), scrapeInterval: "500ms");
         await prometheus.WaitForAsync(async () => (await prometheus.QueryAsync("hw_energy_joules_total{hw_type=\"gpu\"}")).Count == 2, Wait, "both GPUs' counters");
 
         const int Steps = 3;

@@ -61,15 +61,14 @@ public sealed class KubernetesEndToEndTests : IAsyncLifetime
 
         var kubeconfig = await _api.WriteKubeconfigAsync(_directory.Path);
 
-        var port = LoopbackPort.Free();
         await using var agent = AgentProcess.Start(
         [
             "--procfs", tree.Procfs, "--sysfs", tree.Sysfs, "--cgroupfs", tree.Cgroupfs, "--interval", "2",
-            "--exporter", "prometheus,json", "--prometheus-port", port.ToString(CultureInfo.InvariantCulture),
+            "--exporter", "prometheus,json", "--prometheus-port", "0",
             "--kubernetes", "--kubeconfig", kubeconfig, "--node-name", PodFixtures.Node, "--pod-label", "app.kubernetes.io/name",
             "--carbon-intensity", "400",
         ]);
-        await using var prometheus = await PrometheusServer.StartAsync(port, scrapeInterval: "500ms");
+        await using var prometheus = await PrometheusServer.StartAsync(await agent.PrometheusPortAsync(), scrapeInterval: "500ms");
 
         // Names arrive from the API; wait until a JSON line carries them and Prometheus has the pod counters at 0.
         JsonElement line;

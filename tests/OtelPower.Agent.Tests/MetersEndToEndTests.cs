@@ -28,9 +28,8 @@ public sealed class MetersEndToEndTests : IDisposable
         tree.WriteProcess(300, "worker", 100, startTicks: 30);
         WriteAcpiPowerMeter(tree); // 300 W for the whole node
 
-        var port = LoopbackPort.Free();
-        await using var agent = StartAgent(tree, "--exporter", "json,prometheus", "--prometheus-port", port.ToString(CultureInfo.InvariantCulture));
-        await using var prometheus = await PrometheusServer.StartAsync(port, scrapeInterval: "500ms");
+        await using var agent = StartAgent(tree, "--exporter", "json,prometheus", "--prometheus-port", "0");
+        await using var prometheus = await PrometheusServer.StartAsync(await agent.PrometheusPortAsync(), scrapeInterval: "500ms");
 
         JsonElement line = default;
         ulong rapl = 1_000_000, ticks = 100;
@@ -99,12 +98,11 @@ public sealed class MetersEndToEndTests : IDisposable
         tree.WriteProcess(301, "helper", 100, startTicks: 31);
         WriteAcpiPowerMeter(tree);
 
-        var port = LoopbackPort.Free();
         await using var agent = StartAgent(
             tree,
-            "--exporter", "json,prometheus", "--prometheus-port", port.ToString(CultureInfo.InvariantCulture),
+            "--exporter", "json,prometheus", "--prometheus-port", "0",
             "--attribute-platform");
-        await using var prometheus = await PrometheusServer.StartAsync(port, scrapeInterval: "500ms");
+        await using var prometheus = await PrometheusServer.StartAsync(await agent.PrometheusPortAsync(), scrapeInterval: "500ms");
 
         JsonElement line = default;
         ulong rapl = 1_000_000, worker = 100, helper = 100, busy = 0;

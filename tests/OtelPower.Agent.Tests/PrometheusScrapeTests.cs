@@ -12,9 +12,8 @@ public sealed class PrometheusScrapeTests
     public async Task Increase_of_the_energy_counters_matches_the_joules_produced()
     {
         using var host = new HostScenario();
-        var port = LoopbackPort.Free();
-        await using var agent = AgentProcess.Start(host.AgentArguments("--exporter", "prometheus,json", "--prometheus-port", port.ToString(CultureInfo.InvariantCulture)));
-        await using var prometheus = await PrometheusServer.StartAsync(port);
+        await using var agent = AgentProcess.Start(host.AgentArguments("--exporter", "prometheus,json", "--prometheus-port", "0"));
+        await using var prometheus = await PrometheusServer.StartAsync(await agent.PrometheusPortAsync());
 
         // Let Prometheus see the counters before any energy is produced, so increase() covers all of it.
         await prometheus.WaitForAsync(async () => (await prometheus.QueryAsync("hw_host_energy_joules_total")).Count == 1, Wait, "the first scrape");

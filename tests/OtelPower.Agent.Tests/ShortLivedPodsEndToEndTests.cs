@@ -75,14 +75,13 @@ public sealed class ShortLivedPodsEndToEndTests : IAsyncLifetime
 
         var kubeconfig = await _api.WriteKubeconfigAsync(_directory.Path);
 
-        var port = LoopbackPort.Free();
         await using var agent = AgentProcess.Start(
         [
             "--procfs", tree.Procfs, "--sysfs", tree.Sysfs, "--cgroupfs", tree.Cgroupfs, "--interval", "1",
-            "--exporter", "prometheus,json", "--prometheus-port", port.ToString(CultureInfo.InvariantCulture),
+            "--exporter", "prometheus,json", "--prometheus-port", "0",
             "--kubernetes", "--kubeconfig", kubeconfig, "--node-name", PodFixtures.Node, "--container-engines", "",
         ]);
-        await using var prometheus = await PrometheusServer.StartAsync(port, scrapeInterval: "500ms");
+        await using var prometheus = await PrometheusServer.StartAsync(await agent.PrometheusPortAsync(), scrapeInterval: "500ms");
 
         // Pods the API lists are exported at 0 J before any of their containers has a cgroup.
         await prometheus.WaitForAsync(

@@ -71,10 +71,10 @@ public sealed class VmEndToEndTests : IDisposable
         return tree;
     }
 
-    private AgentProcess StartHypervisorAgent(SyntheticHostTree tree, int port) => AgentProcess.Start(
+    private AgentProcess StartHypervisorAgent(SyntheticHostTree tree) => AgentProcess.Start(
     [
         "--procfs", tree.Procfs, "--sysfs", tree.Sysfs, "--cgroupfs", tree.Cgroupfs, "--interval", "0.1",
-        "--exporter", "json,prometheus", "--prometheus-port", port.ToString(CultureInfo.InvariantCulture),
+        "--exporter", "json,prometheus", "--prometheus-port", "0",
         "--vm-powercap", VmPowercap, "--nvml-library", "", "--container-engines", "",
     ]);
 
@@ -97,8 +97,7 @@ public sealed class VmEndToEndTests : IDisposable
     public async Task Vms_are_reported_their_trees_feed_a_guest_and_every_counter_survives_a_restarted_agent()
     {
         var hypervisor = Hypervisor();
-        var port = LoopbackPort.Free();
-        var agent = StartHypervisorAgent(hypervisor, port);
+        var agent = StartHypervisorAgent(hypervisor);
         try
         {
             await agent.ReadLineAsync(Wait); // the baseline is taken
@@ -134,12 +133,11 @@ public sealed class VmEndToEndTests : IDisposable
 
             // The guest: another host whose powercap is the VM's tree.
             var guestTree = Guest(Path.Combine(_directory.Path, "guest"));
-            var guestPort = LoopbackPort.Free();
             await using var guest = AgentProcess.Start(
             [
                 "--procfs", guestTree.Procfs, "--sysfs", guestTree.Sysfs, "--cgroupfs", "", "--interval", "0.1",
                 "--powercap", Path.Combine(VmPowercap, "web-01"), "--exporter", "json,prometheus",
-                "--prometheus-port", guestPort.ToString(CultureInfo.InvariantCulture), "--nvml-library", "", "--container-engines", "",
+                "--prometheus-port", "0", "--nvml-library", "", "--container-engines", "",
             ]);
             var guestFirst = JsonDocument.Parse(await guest.ReadLineAsync(Wait)).RootElement.Clone();
             Assert.Equal("hypervisor", guestFirst.GetProperty("source").GetString());
@@ -181,12 +179,12 @@ public sealed class VmEndToEndTests : IDisposable
             Assert.Equal("hypervisor", guestLine.GetProperty("source").GetString());
             using (var http = new HttpClient())
             {
-                var metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{guestPort}/metrics"));
+                var metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{await guest.PrometheusPortAsync()}/metrics"));
                 Assert.Contains("otelpower_source=\"hypervisor\"", metrics, StringComparison.Ordinal);
             }
 
             // Prometheus: the VM series and every VM panel of the dashboard.
-            await using (var prometheus = await PrometheusServer.StartAsync(port, scrapeInterval: "500ms"))
+            await using (var prometheus = await PrometheusServer.StartAsync(await agent.PrometheusPortAsync(), scrapeInterval: "500ms"))
             {
                 // The first scrape of a series reads 0 (its joules are credited on the next one): wait for them.
                 await prometheus.WaitForAsync(async () => (await prometheus.QueryAsync("otelpower_vm_energy_joules_total")).Count == 2, Wait, "both VMs' series");
@@ -212,7 +210,7 @@ public sealed class VmEndToEndTests : IDisposable
 
             // The hypervisor's agent dies (SIGKILL) and a new one starts: every counter goes on from the disk.
             await agent.DisposeAsync();
-            agent = StartHypervisorAgent(hypervisor, LoopbackPort.Free());
+            agent = StartHypervisorAgent(hypervisor);
             await agent.ReadLineAsync(Wait);
             const int MoreSteps = 3;
             for (var i = 1; i <= MoreSteps; i++)

@@ -47,7 +47,7 @@ internal sealed class CommandLine
         {
             Completions = [AgentOptions.GrpcProtocol, AgentOptions.HttpProtobufProtocol],
         },
-        new("--prometheus-port", "PrometheusPort", OptionValueKind.WholeNumber, "PORT", "port of the Prometheus endpoint /metrics (default 9464)"),
+        new("--prometheus-port", "PrometheusPort", OptionValueKind.WholeNumber, "PORT", "port of the Prometheus endpoint /metrics (default 9464; 0: any free port, logged)"),
         new("--node-name", "NodeName", OptionValueKind.Text, "NAME", "this node's name for k8s.node.name (default: NODE_NAME)"),
         new("--kubernetes", "Kubernetes", OptionValueKind.Flag, "", "name containers from the Kubernetes API (automatic inside a pod)"),
         new("--kubeconfig", "Kubeconfig", OptionValueKind.Path, "PATH", "kubeconfig for --kubernetes outside a cluster"),

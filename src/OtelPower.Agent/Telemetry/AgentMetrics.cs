@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
+using OtelPower.Agent.Exporters.Prometheus;
 
 namespace OtelPower.Agent.Telemetry;
 
@@ -18,6 +19,11 @@ internal static class AgentMetrics
         var exporters = options.ExporterNames;
         var nodeName = string.IsNullOrEmpty(options.NodeName) ? Environment.GetEnvironmentVariable("NODE_NAME") : options.NodeName;
         services.AddSingleton<OpenTelemetryDiagnostics>();
+        if (exporters.Contains(AgentOptions.PrometheusExporter))
+        {
+            services.AddSingleton(sp => new PrometheusEndpoint(options.PrometheusHost, options.PrometheusPort, sp.GetRequiredService<ILogger<PrometheusEndpoint>>()));
+        }
+
         services.AddOpenTelemetry()
             .ConfigureResource(resource => AgentResource.Configure(resource, version, nodeName))
             .WithMetrics(metrics =>
@@ -57,28 +63,15 @@ internal static class AgentMetrics
 
                 if (exporters.Contains(AgentOptions.PrometheusExporter))
                 {
-                    metrics.AddPrometheusHttpListener(prometheus =>
-                    {
-                        prometheus.Port = options.PrometheusPort;
-                        if (options.PrometheusHost is "*" or "+")
-                        {
-                            // All interfaces, so Prometheus and Kubernetes probes reach the agent from outside its
-                            // pod. The exporter builds its prefix with UriBuilder, which rejects a wildcard host:
-                            // give it localhost, then swap the listener's prefix for the wildcard one.
-                            prometheus.Host = "localhost";
-                            prometheus.ConfigureHttpListener = (_, listener) =>
-                            {
-                                listener.Prefixes.Clear();
-                                listener.Prefixes.Add($"http://{options.PrometheusHost}:{options.PrometheusPort.ToString(System.Globalization.CultureInfo.InvariantCulture)}/");
-                            };
-                        }
-                        else
-                        {
-                            prometheus.Host = options.PrometheusHost;
-                        }
-                    });
+                    metrics.AddReader(sp => sp.GetRequiredService<PrometheusEndpoint>().Reader);
                 }
             });
+        if (exporters.Contains(AgentOptions.PrometheusExporter))
+        {
+            // After AddOpenTelemetry's own hosted service, so the MeterProvider exists before the first scrape.
+            services.AddHostedService(sp => sp.GetRequiredService<PrometheusEndpoint>());
+        }
+
         return services;
     }
 
