@@ -18,10 +18,10 @@ internal sealed partial class PowerSamplingService : BackgroundService
     private readonly ILogger _logger;
 
     public PowerSamplingService(
-        PowerSampler sampler, IOptions<PowerSamplingOptions> options, TimeProvider timeProvider, IHostApplicationLifetime? lifetime, ILogger<PowerSamplingService> logger)
+        PowerSampler sampler, PowerSamplingOptions options, TimeProvider timeProvider, IHostApplicationLifetime? lifetime, ILogger<PowerSamplingService> logger)
     {
         _sampler = sampler;
-        _options = options.Value;
+        _options = options;
         _options.Validate();
         _timeProvider = timeProvider;
         _lifetime = lifetime;

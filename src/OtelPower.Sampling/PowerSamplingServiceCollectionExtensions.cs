@@ -27,9 +27,23 @@ public static class PowerSamplingServiceCollectionExtensions
     public static IServiceCollection AddPowerSampling(this IServiceCollection services) => AddPowerSampling(services, configure: null);
 
     /// <summary>As <see cref="AddPowerSampling(IServiceCollection)"/>, then <paramref name="configure"/> runs on the options after configuration is bound.</summary>
-    public static IServiceCollection AddPowerSampling(this IServiceCollection services, Action<PowerSamplingOptions>? configure)
+    public static IServiceCollection AddPowerSampling(this IServiceCollection services, Action<PowerSamplingOptions>? configure) =>
+        AddPowerSampling(services, name: null, configure);
+
+    /// <summary>
+    /// As <see cref="AddPowerSampling(IServiceCollection)"/>, with the options named <paramref name="name"/>:
+    /// <c>IOptionsMonitor&lt;PowerSamplingOptions&gt;.Get(name)</c>, bound from the <c>OtelPower:Sampling</c> section
+    /// and then its <c>OtelPower:Sampling:NAME</c> subsection, then given to <c>Configure(name, ...)</c> delegates
+    /// and <paramref name="configure"/>, which win.
+    /// </summary>
+    /// <remarks>
+    /// A host has one sampling loop: the first call registers it with its name's options, and a later call
+    /// adds only its <paramref name="configure"/> to the options of its own name.
+    /// </remarks>
+    public static IServiceCollection AddPowerSampling(this IServiceCollection services, string? name, Action<PowerSamplingOptions>? configure)
     {
         ArgumentNullException.ThrowIfNull(services);
+        var optionsName = name ?? Options.Options.DefaultName;
         services.AddOptions();
         services.TryAddSingleton<IOptionsFactory<PowerSamplingOptions>>(sp => new PowerSamplingOptionsFactory(
             sp.GetService<IConfiguration>(),
@@ -38,13 +52,13 @@ public static class PowerSamplingServiceCollectionExtensions
             sp.GetServices<IValidateOptions<PowerSamplingOptions>>()));
         if (configure is not null)
         {
-            services.Configure(configure);
+            services.Configure(optionsName, configure);
         }
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<AttributionFeed>();
         services.TryAddSingleton(sp => new HostSampler(
-            sp.GetRequiredService<IOptions<PowerSamplingOptions>>().Value.ToSensorOptions(),
+            OptionsOf(sp, optionsName).ToSensorOptions(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetService<ILogger<HostSampler>>() ?? NullLogger<HostSampler>.Instance,
             sp.GetService<EnergyPoolReaders>()?.Readers));
@@ -52,13 +66,16 @@ public static class PowerSamplingServiceCollectionExtensions
             sp.GetRequiredService<HostSampler>(),
             sp.GetRequiredService<AttributionFeed>(),
             sp.GetService<IContainerMetadataSource>(),
-            sp.GetRequiredService<IOptions<PowerSamplingOptions>>().Value.AttributePlatformOther));
+            OptionsOf(sp, optionsName).AttributePlatformOther));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PowerSamplingService>(sp => new PowerSamplingService(
             sp.GetRequiredService<PowerSampler>(),
-            sp.GetRequiredService<IOptions<PowerSamplingOptions>>(),
+            OptionsOf(sp, optionsName),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetService<IHostApplicationLifetime>(),
             sp.GetService<ILogger<PowerSamplingService>>() ?? NullLogger<PowerSamplingService>.Instance)));
         return services;
     }
+
+    private static PowerSamplingOptions OptionsOf(IServiceProvider services, string name) =>
+        services.GetRequiredService<IOptionsMonitor<PowerSamplingOptions>>().Get(name);
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using OtelPower.Instrumentation;
+using OtelPower.Sensors;
 
 namespace OtelPower.Sampling.Tests;
 
@@ -16,6 +17,9 @@ public sealed class NamedOptionsTests
         ["OtelPower:Sampling:CgroupfsRoot"] = "",
         ["OtelPower:Sampling:IncludeCommandLine"] = "true",
         ["OtelPower:Sampling:Estimator:MaxWattsPerCpu"] = "4.5",
+        ["OtelPower:Sampling:edge:Interval"] = "00:00:00.5",
+        ["OtelPower:Sampling:edge:SysfsRoot"] = "/host/sys",
+        ["OtelPower:Sampling:edge:ProcfsRoot"] = "/edge/missing-proc",
         ["OtelPower:Instrumentation:MaxProcessSeries"] = "7",
         ["OtelPower:Instrumentation:IncludeCommandLine"] = "true",
         ["OtelPower:Instrumentation:sidecar:MaxProcessSeries"] = "3",
@@ -45,6 +49,29 @@ public sealed class NamedOptionsTests
         var options = services.GetRequiredService<IOptions<PowerSamplingOptions>>().Value;
         Assert.Equal(TimeSpan.FromSeconds(2), options.Interval);
         Assert.Equal("/host/proc", options.ProcfsRoot);
+    }
+
+    [Fact]
+    public void Named_sampling_options_bind_the_section_then_their_subsection_and_the_loop_runs_on_them()
+    {
+        var collection = Services();
+        collection.AddPowerSampling("edge", o => o.IncludeCommandLine = false);
+        collection.AddPowerSampling(o => o.Interval = TimeSpan.FromSeconds(9)); // the default name's: not the loop's
+        using var services = collection.BuildServiceProvider();
+        var monitor = services.GetRequiredService<IOptionsMonitor<PowerSamplingOptions>>();
+
+        var edge = monitor.Get("edge");
+        Assert.Equal(TimeSpan.FromMilliseconds(500), edge.Interval); // its subsection over the section
+        Assert.Equal("/host/sys", edge.SysfsRoot);
+        Assert.Equal("/edge/missing-proc", edge.ProcfsRoot);
+        Assert.Equal("/host/proc", monitor.Get(Options.DefaultName).ProcfsRoot);
+        Assert.Equal(4.5, edge.Estimator.MaxWattsPerCpu);
+        Assert.False(edge.IncludeCommandLine);                        // the call's configure
+        Assert.Equal(TimeSpan.FromSeconds(9), monitor.Get(Options.DefaultName).Interval);
+
+        // The one loop is built from the first call's name: its sensors open edge's procfs (which is missing).
+        var error = Assert.Throws<SensorConfigurationException>(() => services.GetRequiredService<HostSampler>());
+        Assert.Contains("/edge/missing-proc/stat", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
