@@ -78,14 +78,16 @@ measure() {
   local procfs="$tree/current/proc" sysfs="$tree/current/sys"
 
   # The agent, all three exporters on.
-  local prom_port; prom_port=$(free_port)
   local json="$work/agent-$processes.jsonl" scrapes="$work/agent-scrapes-$processes"
   : >"$json"; : >"$scrapes"
   OTEL_METRIC_EXPORT_INTERVAL=1000 "$agent" --procfs "$procfs" --sysfs "$sysfs" --cgroupfs "" --container-engines "" \
-    --interval "$interval" --exporter json,otlp,prometheus --output "$json" --prometheus-port "$prom_port" \
+    --interval "$interval" --exporter json,otlp,prometheus --output "$json" --prometheus-port 0 \
     --otlp-protocol http/protobuf --otlp-endpoint "http://127.0.0.1:$sink_port" 2>"$work/agent-$processes.log" &
   local agent_pid=$!; pids+=("$agent_pid")
   sleep "$warmup"
+  # Port 0: the agent takes a free port and names it in its log.
+  local prom_port; prom_port=$(grep -o 'Prometheus endpoint listening on http://[^ ]*:[0-9]*/metrics' "$work/agent-$processes.log" | sed 's|.*:\([0-9]*\)/metrics|\1|')
+  [ -n "$prom_port" ] || { log "the agent did not say where /metrics is:"; cat "$work/agent-$processes.log" >&2; exit 1; }
   scrape_loop "http://127.0.0.1:$prom_port/metrics" 1 "$scrapes" &
   local agent_scraper=$!; pids+=("$agent_scraper")
   local lines0 cpu0; lines0=$(wc -l <"$json"); cpu0=$(cpu_ms "$agent_pid")

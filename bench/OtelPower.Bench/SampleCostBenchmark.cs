@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
 using OtelPower.Attribution;
 using OtelPower.Sampling;
 using OtelPower.Sensors;
@@ -18,6 +20,7 @@ internal static class SampleCostBenchmark
     {
         var processCounts = new List<int>();
         var iterations = 200;
+        var withInstruments = false;
         for (var i = 0; i < args.Count; i++)
         {
             switch (args[i])
@@ -30,8 +33,11 @@ internal static class SampleCostBenchmark
                     iterations = n;
                     i++;
                     break;
+                case "--instruments":
+                    withInstruments = true;
+                    break;
                 default:
-                    error.WriteLine($"sample: unexpected argument '{args[i]}'. Usage: sample [--processes N]... [--iterations N]");
+                    error.WriteLine($"sample: unexpected argument '{args[i]}'. Usage: sample [--processes N]... [--iterations N] [--instruments]");
                     return 2;
             }
         }
@@ -45,7 +51,7 @@ internal static class SampleCostBenchmark
         output.WriteLine($"{"processes",10} {"samples",8} {"cpu ms/sample",14} {"wall ms/sample",15} {"alloc KB/sample",16} {"alloc B/process",16}");
         foreach (var count in processCounts)
         {
-            var result = Measure(count, Math.Max(10, count >= 10_000 ? iterations / 4 : iterations), error);
+            var result = Measure(count, Math.Max(10, count >= 10_000 ? iterations / 4 : iterations), withInstruments, error);
             output.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
                 $"{count,10} {result.Samples,8} {result.CpuMilliseconds,14:0.000} {result.WallMilliseconds,15:0.000} {result.AllocatedBytes / 1024.0,16:0.0} {result.AllocatedBytes / count,16:0}"));
@@ -55,7 +61,7 @@ internal static class SampleCostBenchmark
         return 0;
     }
 
-    private static (int Samples, double CpuMilliseconds, double WallMilliseconds, long AllocatedBytes) Measure(int processCount, int samples, TextWriter progress)
+    private static (int Samples, double CpuMilliseconds, double WallMilliseconds, long AllocatedBytes) Measure(int processCount, int samples, bool withInstruments, TextWriter progress)
     {
         var root = Path.Combine(Path.GetTempPath(), "otelpower-bench-" + Guid.NewGuid().ToString("N"));
         try
@@ -64,12 +70,20 @@ internal static class SampleCostBenchmark
             var tree = BenchHost.Write(root, processCount);
 
             // The step every loop takes: sample, book the interval, publish.
+            var feed = new AttributionFeed();
             var sampler = new PowerSampler(
                 new HostSampler(
                     new SensorOptions { ProcfsRoot = tree.Procfs, SysfsRoot = tree.Sysfs, CgroupfsRoot = null },
                     TimeProvider.System,
                     NullLogger<HostSampler>.Instance),
-                new AttributionFeed());
+                feed);
+
+            // --instruments: the OtelPower instruments subscribed to the feed, as in an exporting agent, so a
+            // sample also costs what they do on each snapshot (planning series, building the view). No reader
+            // collects: export costs are per collect, not per sample.
+            using var meterProvider = withInstruments
+                ? Sdk.CreateMeterProviderBuilder().AddPowerInstrumentation(feed, o => o.MeterName = "OtelPower.Bench").Build()
+                : null;
 
             // Warm up as long as we measure: the identity cache fills on the first sample, and tiered
             // compilation rejits hot methods on background threads that TotalProcessorTime also counts.
