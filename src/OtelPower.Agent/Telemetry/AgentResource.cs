@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 using OpenTelemetry.Resources;
 
@@ -57,6 +56,11 @@ internal static class AgentResource
     /// Stable across restarts on one host (so series continue) and unique per agent: derived from the
     /// machine id and the node name, as a UUID-shaped hash. Without a machine id, a random one.
     /// </summary>
+    /// <remarks>
+    /// FNV-1a, 128 bits: an identifier, not a secret, so no cryptographic hash. SHA-256 here was the only
+    /// thing that loaded OpenSSL (libcrypto and libssl, about 3.5 MiB of resident pages) into an agent that
+    /// speaks plain HTTP.
+    /// </remarks>
     public static string InstanceId(string? machineId, string node)
     {
         if (string.IsNullOrEmpty(machineId))
@@ -64,8 +68,22 @@ internal static class AgentResource
             return Guid.NewGuid().ToString();
         }
 
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes("otelpower-agent/" + machineId + "/" + node));
-        return new Guid(hash.AsSpan(0, 16)).ToString();
+        var hash = Fnv1a128(Encoding.UTF8.GetBytes("otelpower-agent/" + machineId + "/" + node));
+        Span<byte> bytes = stackalloc byte[16];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt128BigEndian(bytes, hash);
+        return new Guid(bytes).ToString();
+    }
+
+    internal static UInt128 Fnv1a128(ReadOnlySpan<byte> data)
+    {
+        var hash = new UInt128(0x6c62272e07bb0142, 0x62b821756295c58d);
+        var prime = new UInt128(0x0000000001000000, 0x000000000000013B);
+        foreach (var b in data)
+        {
+            hash = (hash ^ b) * prime;
+        }
+
+        return hash;
     }
 
     private static string? ReadMachineId()
