@@ -84,14 +84,14 @@ public static class MeterProviderBuilderExtensions
                 + "(OtelPower.Sampling), register an AttributionFeed, or pass one to AddPowerInstrumentation(feed).");
 
             // Scoped to our meter: another library's hw.energy keeps its own limit. Consumer instruments hold a
-            // CPU set and, on GPU hosts, a GPU set of series (and a platform set when asked), each planned within the limit.
+            // CPU set, a GPU set (unless turned off) and a platform set when asked, each planned within the limit.
             var meterName = options.MeterName;
             deferred.AddView(instrument =>
                 instrument.Meter.Name == meterName && SemanticConventions.InstrumentNames.Contains(instrument.Name)
                     ? new MetricStreamConfiguration
                     {
                         // The SDK allocates a stream's points up front, per reader: device instruments (zones,
-                        // GPUs, the platform meter, the host) need a handful, not the consumers' budget.
+                        // GPUs, the platform meter, the host, idle per pool) need a handful, not the consumers' budget.
                         CardinalityLimit = SemanticConventions.ConsumerInstrumentNames.Contains(instrument.Name)
                             ? options.ConsumerSeriesSets * options.CardinalityLimit
                             : Math.Min(options.CardinalityLimit, PowerInstrumentationOptions.DeviceSeriesLimit),

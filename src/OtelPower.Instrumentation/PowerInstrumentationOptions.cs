@@ -48,8 +48,16 @@ public sealed class PowerInstrumentationOptions
     /// </summary>
     public bool IncludePlatformConsumers { get; set; }
 
-    /// <summary>Consumer series sets per instrument: CPU and GPU, and platform when <see cref="IncludePlatformConsumers"/>.</summary>
-    internal int ConsumerSeriesSets => IncludePlatformConsumers ? 3 : 2;
+    /// <summary>
+    /// Export each consumer's share of the GPUs' energy as a set of consumer series with <c>hw.type=gpu</c> (on by
+    /// default). The SDK allocates every consumer instrument's points up front, per reader, for each set: a host
+    /// that knows it has no GPU can turn this off to halve them (the agent does when it opened no GPU reader).
+    /// When off, GPU devices and GPU idle are still exported; only the per-consumer GPU shares are not.
+    /// </summary>
+    public bool IncludeGpuConsumers { get; set; } = true;
+
+    /// <summary>Consumer series sets per instrument: CPU, GPU when <see cref="IncludeGpuConsumers"/>, platform when <see cref="IncludePlatformConsumers"/>.</summary>
+    internal int ConsumerSeriesSets => 1 + (IncludeGpuConsumers ? 1 : 0) + (IncludePlatformConsumers ? 1 : 0);
 
     /// <summary>Add <c>process.command_line</c>. Off by default: command lines carry secrets and blow up series sizes.</summary>
     public bool IncludeCommandLine { get; set; }

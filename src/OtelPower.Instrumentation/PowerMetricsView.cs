@@ -149,8 +149,12 @@ internal sealed class PowerMetricsView
         if (snapshot.HasGpus)
         {
             var gpuSource = new KeyValuePair<string, object?>(SemanticConventions.Source, GpuSource(snapshot));
-            AddConsumers(cpu, snapshot, SemanticConventions.GpuPool, gpuSource, planners.GpuProcesses, planners.GpuContainers, planners.GpuPods, options, static c => c.Gpu, static p => p.Gpu);
-            AddVms(cpu, snapshot, SemanticConventions.GpuPool, gpuSource, planners.GpuVms, static w => w.Gpu);
+            if (options.IncludeGpuConsumers)
+            {
+                AddConsumers(cpu, snapshot, SemanticConventions.GpuPool, gpuSource, planners.GpuProcesses, planners.GpuContainers, planners.GpuPods, options, static c => c.Gpu, static p => p.Gpu);
+                AddVms(cpu, snapshot, SemanticConventions.GpuPool, gpuSource, planners.GpuVms, static w => w.Gpu);
+            }
+
             foreach (var pool in snapshot.Pools.Where(p => p.IsGpu))
             {
                 // One idle series per GPU (a handful per node), so a dashboard shows each GPU's idle.

@@ -78,6 +78,7 @@ public static class SemanticConventions
     /// <summary>Instruments whose series are per consumer: one set per pool type (cpu, gpu), each planned within the limit.</summary>
     public static readonly IReadOnlyList<string> ConsumerInstrumentNames =
     [
-        ProcessEnergy, ProcessPower, IdleEnergy, IdlePower, ContainerEnergy, ContainerPower, PodEnergy, PodPower, VmEnergy, VmPower,
+        // Idle is not here: it has a series per pool (CPU, each GPU, the platform), so the device limit holds it.
+        ProcessEnergy, ProcessPower, ContainerEnergy, ContainerPower, PodEnergy, PodPower, VmEnergy, VmPower,
     ];
 }

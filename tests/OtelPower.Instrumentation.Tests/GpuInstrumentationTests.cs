@@ -54,6 +54,28 @@ public sealed class GpuInstrumentationTests
     }
 
     [Fact]
+    public void Without_the_gpu_consumer_set_the_gpus_and_their_idle_are_exported_but_no_consumer_gpu_shares()
+    {
+        using var harness = new MetricsHarness(o => o.IncludeGpuConsumers = false);
+        var ledger = new EnergyLedger();
+        Publish(harness, ledger, Sample(0, package: 0, gpu: 0, trainerTicks: 0, usage: []));
+        Publish(harness, ledger, Sample(1, package: 40_000_000, gpu: 300_000_000, trainerTicks: 100, usage: [(10, 50), (20, 10)]));
+        Publish(harness, ledger, Sample(2, package: 80_000_000, gpu: 600_000_000, trainerTicks: 200, usage: [(10, 50), (20, 10)]));
+        var metrics = harness.CollectSettled();
+
+        Assert.Equal(600.0, metrics["hw.energy"].Single(p => (string?)p.Attributes["hw.type"] == "gpu").Value, 9);
+        Assert.Equal(240.0, metrics["otelpower.idle.energy"].Single(p => (string?)p.Attributes["hw.type"] == "gpu").Value, 9);
+        foreach (var consumer in new[] { "otelpower.process.energy", "otelpower.process.power", "otelpower.container.energy", "otelpower.pod.energy" })
+        {
+            Assert.NotEmpty(metrics[consumer]);
+            Assert.All(metrics[consumer], p => Assert.Equal("cpu", p.Attributes["hw.type"]));
+        }
+
+        // The CPU set is whole: the pod's CPU joules are the same as with the GPU set on.
+        Assert.True(Assert.Single(metrics["otelpower.pod.energy"]).Value > 0);
+    }
+
+    [Fact]
     public void A_host_without_gpus_exports_no_gpu_series()
     {
         using var harness = new MetricsHarness();

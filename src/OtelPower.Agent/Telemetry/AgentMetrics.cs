@@ -4,6 +4,10 @@ using OpenTelemetry;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
 using OtelPower.Agent.Exporters.Prometheus;
+using OtelPower.Instrumentation;
+using OtelPower.Sampling;
+using OtelPower.Sensors.Gpu;
+using OtelPower.Sensors.Hwmon;
 
 namespace OtelPower.Agent.Telemetry;
 
@@ -24,6 +28,10 @@ internal static class AgentMetrics
             services.AddSingleton(sp => new PrometheusEndpoint(options.PrometheusHost, options.PrometheusPort, sp.GetRequiredService<ILogger<PrometheusEndpoint>>()));
         }
 
+        // A host where no GPU reader opened (no NVML, no amdgpu, i915 or xe hwmon) has no GPU shares to export:
+        // without their set of consumer series, the SDK preallocates half the points (see README, footprint).
+        services.AddOptions<PowerInstrumentationOptions>().Configure<EnergyPoolReaders>((instrumentation, pools) =>
+            instrumentation.IncludeGpuConsumers = pools.Readers.Any(reader => reader is NvmlGpuReader or HwmonGpuReader));
         services.AddOpenTelemetry()
             .ConfigureResource(resource => AgentResource.Configure(resource, version, nodeName))
             .WithMetrics(metrics =>
