@@ -121,7 +121,7 @@ public sealed class AgentEndToEndTests
         Assert.All(lines, l => Assert.Equal("estimate", l.GetProperty("source").GetString()));
 
         // An idle host of 4 CPUs at the default 0.74 W per CPU.
-        Assert.Equal(2.96, lines[1].GetProperty("host").GetProperty("power_w").GetDouble(), 2);
+        Assert.Equal(2.96, lines[1].GetProperty("host").GetProperty("power_w").GetDouble(), 1e-2);
         Assert.Contains(tree.Sysfs, stderr, StringComparison.Ordinal);
         Assert.Contains("estimat", stderr, StringComparison.OrdinalIgnoreCase);
     }

@@ -107,7 +107,7 @@ public sealed class GpuEndToEndTests : IDisposable
         // GPU 0: every joule of its counter, split by SM share; floors of whole microjoules per interval.
         const double Total = Steps * Gpu0JoulesPerStep;
         var tolerance = 1e-6 * line.GetProperty("gpus").GetArrayLength() * 100;
-        Assert.Equal(Total, gpus[Gpu0].GetProperty("energy_j").GetDouble(), 9);
+        Assert.Equal(Total, gpus[Gpu0].GetProperty("energy_j").GetDouble(), 1e-9);
         Assert.Equal(0.15 * Total, gpus[Gpu0].GetProperty("idle_energy_j").GetDouble(), tolerance);
         var processes = line.GetProperty("processes").EnumerateArray().ToDictionary(p => p.GetProperty("pid").GetInt32());
         Assert.Equal(0.50 * Total, Gpu(processes[300]), tolerance);
@@ -124,10 +124,10 @@ public sealed class GpuEndToEndTests : IDisposable
 
         // Containers and pods get their processes' GPU joules; energy_j stays the CPU pool's.
         var pods = line.GetProperty("pods").EnumerateArray().ToDictionary(p => p.GetProperty("k8s_pod_uid").GetString()!);
-        Assert.Equal(Gpu(processes[300]), Gpu(pods[TrainPod]), 9);
-        Assert.Equal(Gpu(processes[400]), Gpu(pods[NotebookPod]), 9);
+        Assert.Equal(Gpu(processes[300]), Gpu(pods[TrainPod]), 1e-9);
+        Assert.Equal(Gpu(processes[400]), Gpu(pods[NotebookPod]), 1e-9);
         var containers = line.GetProperty("containers").EnumerateArray().ToDictionary(c => c.GetProperty("container_id").GetString()!);
-        Assert.Equal(Gpu(processes[300]), Gpu(containers[TrainContainer]), 9);
+        Assert.Equal(Gpu(processes[300]), Gpu(containers[TrainContainer]), 1e-9);
 
         // Prometheus: the same books, hw.type splits a pod's energy, and every GPU dashboard query answers.
         var lastTime = DateTimeOffset.Parse(line.GetProperty("timestamp").GetString()!, CultureInfo.InvariantCulture).ToUnixTimeMilliseconds() / 1000.0;
@@ -135,17 +135,17 @@ public sealed class GpuEndToEndTests : IDisposable
             async () => (await prometheus.SamplesAsync("hw_host_energy_joules_total"))[^1].Time > lastTime + 0.2, Wait, "a scrape of the last interval");
         var gpuDevices = await prometheus.QueryAsync("hw_energy_joules_total{hw_type=\"gpu\"}");
         var device0 = gpuDevices.Single(r => r.Labels["hw_id"] == Gpu0);
-        Assert.Equal(Total, device0.Value, 9);
+        Assert.Equal(Total, device0.Value, 1e-9);
         Assert.Equal("gpu-0", device0.Labels["hw_name"]);
         Assert.Equal("nvidia", device0.Labels["hw_vendor"]);
         Assert.Equal("NVIDIA H100 80GB HBM3", device0.Labels["hw_model"]);
         var podGpu = await prometheus.QueryAsync($"otelpower_pod_energy_joules_total{{hw_type=\"gpu\", k8s_pod_uid=\"{TrainPod}\"}}");
-        Assert.Equal(Gpu(pods[TrainPod]), Assert.Single(podGpu).Value, 9);
+        Assert.Equal(Gpu(pods[TrainPod]), Assert.Single(podGpu).Value, 1e-9);
         var podCpu = await prometheus.QueryAsync($"otelpower_pod_energy_joules_total{{hw_type=\"cpu\", k8s_pod_uid=\"{TrainPod}\"}}");
         Assert.Single(podCpu);
         var idle0 = await prometheus.QueryAsync($"otelpower_idle_energy_joules_total{{hw_type=\"gpu\", hw_id=\"{Gpu0}\"}}");
         Assert.Equal(0.15 * Total, Assert.Single(idle0).Value, tolerance);
-        Assert.Equal(0.85, (await prometheus.QueryAsync($"hw_gpu_utilization{{hw_id=\"{Gpu0}\"}}")).Single().Value, 9);
+        Assert.Equal(0.85, (await prometheus.QueryAsync($"hw_gpu_utilization{{hw_id=\"{Gpu0}\"}}")).Single().Value, 1e-9);
 
         foreach (var query in DashboardQueries.Load().Where(q => q.Expression.Contains("hw_type=\"gpu\"", StringComparison.Ordinal)))
         {
@@ -197,7 +197,7 @@ public sealed class GpuEndToEndTests : IDisposable
         Assert.Equal("nvidia", device.Attribute("hw.vendor"));
         Assert.Equal("NVIDIA H100 80GB HBM3", device.Attribute("hw.model"));
         Assert.Equal("W", receiver.Points("hw.power").Last(p => p.Attribute("hw.id") == Gpu0).Metric.Unit);
-        Assert.Equal(0.85, receiver.Points("hw.gpu.utilization").Last(p => p.Attribute("hw.id") == Gpu0).Value, 9);
+        Assert.Equal(0.85, receiver.Points("hw.gpu.utilization").Last(p => p.Attribute("hw.id") == Gpu0).Value, 1e-9);
         Assert.Equal(8e9, receiver.Points("hw.gpu.memory.usage").Last(p => p.Attribute("hw.id") == Gpu0).Value);
 
         // The pod's GPU series only grows, and it is a series of its own beside the pod's CPU series.
@@ -237,7 +237,7 @@ public sealed class GpuEndToEndTests : IDisposable
         var gpuEnergy = line.GetProperty("gpus").EnumerateArray().Sum(g => g.GetProperty("energy_j").GetDouble());
         var gpuIdle = line.GetProperty("gpus").EnumerateArray().Sum(g => g.GetProperty("idle_energy_j").GetDouble());
         var processes = line.GetProperty("processes").EnumerateArray().Sum(Gpu);
-        Assert.Equal(gpuEnergy, processes + gpuIdle, 6);
+        Assert.Equal(gpuEnergy, processes + gpuIdle, 1e-6);
     }
 
     private static Task<JsonElement> ReadUntilGpuEnergyAsync(AgentProcess agent, string uuid, double joules) =>

@@ -26,22 +26,22 @@ public sealed class GpuOutputTests
         Assert.Equal(Gpu0.Id, gpu0.GetProperty("uuid").GetString());
         Assert.Equal("gpu-0", gpu0.GetProperty("name").GetString());
         Assert.Equal("counter", gpu0.GetProperty("source").GetString());
-        Assert.Equal(400.0, gpu0.GetProperty("energy_j").GetDouble(), 9);
-        Assert.Equal(200.0, gpu0.GetProperty("power_w").GetDouble(), 9);
-        Assert.Equal(160.0, gpu0.GetProperty("idle_energy_j").GetDouble(), 9);
-        Assert.Equal(80.0, gpu0.GetProperty("idle_power_w").GetDouble(), 9);
+        Assert.Equal(400.0, gpu0.GetProperty("energy_j").GetDouble(), 1e-9);
+        Assert.Equal(200.0, gpu0.GetProperty("power_w").GetDouble(), 1e-9);
+        Assert.Equal(160.0, gpu0.GetProperty("idle_energy_j").GetDouble(), 1e-9);
+        Assert.Equal(80.0, gpu0.GetProperty("idle_power_w").GetDouble(), 1e-9);
         Assert.Equal("power", gpus.Single(g => g.GetProperty("index").GetInt32() == 1).GetProperty("source").GetString());
 
         // The trainer used no CPU in the interval but is listed for its GPU joules; energy_j stays the CPU pool's.
         var trainer = line.GetProperty("processes").EnumerateArray().Single(p => p.GetProperty("pid").GetInt32() == 10);
-        Assert.Equal(240.0, trainer.GetProperty("gpu_energy_j").GetDouble(), 9);
-        Assert.Equal(120.0, trainer.GetProperty("gpu_power_w").GetDouble(), 9);
+        Assert.Equal(240.0, trainer.GetProperty("gpu_energy_j").GetDouble(), 1e-9);
+        Assert.Equal(120.0, trainer.GetProperty("gpu_power_w").GetDouble(), 1e-9);
         Assert.Equal(0.0, trainer.GetProperty("energy_j").GetDouble());
         var container = Assert.Single(line.GetProperty("containers").EnumerateArray());
-        Assert.Equal(240.0, container.GetProperty("gpu_energy_j").GetDouble(), 9);
+        Assert.Equal(240.0, container.GetProperty("gpu_energy_j").GetDouble(), 1e-9);
         var pod = Assert.Single(line.GetProperty("pods").EnumerateArray());
-        Assert.Equal(240.0, pod.GetProperty("gpu_energy_j").GetDouble(), 9);
-        Assert.Equal(120.0, pod.GetProperty("gpu_power_w").GetDouble(), 9);
+        Assert.Equal(240.0, pod.GetProperty("gpu_energy_j").GetDouble(), 1e-9);
+        Assert.Equal(120.0, pod.GetProperty("gpu_power_w").GetDouble(), 1e-9);
     }
 
     [Fact]

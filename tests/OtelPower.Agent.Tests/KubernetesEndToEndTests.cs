@@ -107,16 +107,16 @@ public sealed class KubernetesEndToEndTests : IAsyncLifetime
         var jsonPods = line.GetProperty("pods").EnumerateArray().ToDictionary(p => p.GetProperty("k8s_namespace_name").GetString()!, p => p.GetProperty("energy_j").GetDouble());
         Assert.True(jsonPods["shop"] > 0 && jsonPods["data"] > 0, "both namespaces were attributed energy");
         Assert.True(jsonPods["shop"] + jsonPods["data"] <= Steps * 12.0 + 1e-9, "pods cannot hold more than the host produced");
-        Assert.Equal(jsonPods["shop"] / 3600, wattHours["shop"], 9);
-        Assert.Equal(jsonPods["data"] / 3600, wattHours["data"], 9);
+        Assert.Equal(jsonPods["shop"] / 3600, wattHours["shop"], 1e-9);
+        Assert.Equal(jsonPods["data"] / 3600, wattHours["data"], 1e-9);
 
         // Grams of CO2e per namespace from the dashboard's panel over the same range: the joules in kWh
         // times the node's --carbon-intensity 400 gCO2e/kWh.
         var gramsPanel = DashboardQueries.Load().Single(q => q.Expression.Contains("otelpower_grid_carbon_intensity", StringComparison.Ordinal));
         var grams = (await prometheus.QueryAsync(DashboardQueries.ForPrometheus(gramsPanel.Expression.Replace("[$__range]", $"[{range}]", StringComparison.Ordinal), TimeSpan.FromMinutes(5)), samples[^1].Time))
             .ToDictionary(r => r.Labels["k8s_namespace_name"], r => r.Value);
-        Assert.Equal(jsonPods["shop"] / 3.6e6 * 400, grams["shop"], 12);
-        Assert.Equal(jsonPods["data"] / 3.6e6 * 400, grams["data"], 12);
+        Assert.Equal(jsonPods["shop"] / 3.6e6 * 400, grams["shop"], 1e-12);
+        Assert.Equal(jsonPods["data"] / 3.6e6 * 400, grams["data"], 1e-12);
 
         // The JSON carries the books with names.
         var data = line.GetProperty("containers").EnumerateArray().Single(c => c.GetProperty("container_id").GetString() == DataContainer);

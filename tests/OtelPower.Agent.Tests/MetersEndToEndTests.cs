@@ -50,10 +50,10 @@ public sealed class MetersEndToEndTests : IDisposable
         Assert.Equal("acpi_power_meter", platform.GetProperty("source").GetString());
         AssertPowerNear(300.0, platform.GetProperty("power_w").GetDouble());
         var host = line.GetProperty("host").GetProperty("energy_j").GetDouble();
-        Assert.Equal(60.0, host, 6);
+        Assert.Equal(60.0, host, 1e-6);
         var platformEnergy = platform.GetProperty("energy_j").GetDouble();
         Assert.True(platformEnergy > host, $"platform {platformEnergy} J must exceed the CPU's {host} J");
-        Assert.Equal(platformEnergy - host, platform.GetProperty("other_energy_j").GetDouble(), 5);
+        Assert.Equal(platformEnergy - host, platform.GetProperty("other_energy_j").GetDouble(), 1e-5);
         Assert.Equal("rapl", line.GetProperty("source").GetString());
 
         // OpenTelemetry: hw.host.* is the whole node, and the rest of the node has its own series.
@@ -127,10 +127,10 @@ public sealed class MetersEndToEndTests : IDisposable
         var idle = platform.GetProperty("other_idle_energy_j").GetDouble();
         var shares = line.GetProperty("processes").EnumerateArray().ToDictionary(p => p.GetProperty("pid").GetInt32(), p => p.GetProperty("platform_energy_j").GetDouble());
         Assert.True(other > 0, $"other energy {other} J");
-        Assert.Equal(other, shares.Values.Sum() + idle, 5); // every microjoule of the other energy is a share or idle
+        Assert.Equal(other, shares.Values.Sum() + idle, 1e-5); // every microjoule of the other energy is a share or idle
         Assert.True(shares[300] > 2 * shares[301], $"the worker used 4x the helper's CPU time: {shares[300]} J vs {shares[301]} J");
         Assert.True(shares[301] > 0);
-        Assert.Equal(60.0, line.GetProperty("host").GetProperty("energy_j").GetDouble(), 6); // the CPU pool is unchanged
+        Assert.Equal(60.0, line.GetProperty("host").GetProperty("energy_j").GetDouble(), 1e-6); // the CPU pool is unchanged
 
         await prometheus.WaitForAsync(
             async () => (await prometheus.QueryAsync("sum(otelpower_process_energy_joules_total{hw_type=\"platform\"})")).SingleOrDefault().Value > 0,
@@ -182,7 +182,7 @@ public sealed class MetersEndToEndTests : IDisposable
 
         var processes = line.GetProperty("processes").EnumerateArray().ToList();
         var sum = processes.Sum(p => p.GetProperty("energy_j").GetDouble());
-        Assert.Equal(host.GetProperty("energy_j").GetDouble(), sum + line.GetProperty("idle").GetProperty("energy_j").GetDouble(), 5);
+        Assert.Equal(host.GetProperty("energy_j").GetDouble(), sum + line.GetProperty("idle").GetProperty("energy_j").GetDouble(), 1e-5);
         Assert.Contains("source=hwmon", agent.StandardError, StringComparison.Ordinal);
         Assert.DoesNotContain("source=estimate", agent.StandardError, StringComparison.Ordinal);
     }
@@ -240,7 +240,7 @@ public sealed class MetersEndToEndTests : IDisposable
 
         // Per GPU: the processes' shares and its idle are its energy, to the microjoule of each interval's floors.
         var processes = line.GetProperty("processes").EnumerateArray().Sum(p => p.GetProperty("gpu_energy_j").GetDouble());
-        Assert.Equal(gpu.GetProperty("energy_j").GetDouble(), processes + gpu.GetProperty("idle_energy_j").GetDouble(), 5);
+        Assert.Equal(gpu.GetProperty("energy_j").GetDouble(), processes + gpu.GetProperty("idle_energy_j").GetDouble(), 1e-5);
 
         // Client 7 is counted once although two fds hold it: 2:1, not 4:1.
         Assert.Equal(2.0, Gpu(Process(line, 300)) / Gpu(Process(line, 400)), 1e-3);

@@ -67,7 +67,7 @@ public sealed class OtlpExportTests
         Assert.Equal("dram-0", dram.Attribute("hw.name"));
         Assert.Equal("memory", dram.Attribute("hw.type"));
         Assert.Equal("intel-rapl:0", dram.Attribute("hw.parent"));
-        Assert.Equal(8.0, dram.Value, 9);
+        Assert.Equal(8.0, dram.Value, 1e-9);
         var package = LastPoints(receiver, "hw.energy").Single(p => p.Attribute("hw.id") == "intel-rapl:0");
         Assert.Equal("cpu", package.Attribute("hw.type"));
         Assert.Null(package.Attribute("hw.parent"));
@@ -81,7 +81,7 @@ public sealed class OtlpExportTests
         Assert.Contains(web, p => p.Attribute("process.pid") == "100");
         Assert.All(web, p => Assert.Null(p.Attribute("process.command_line")));
         var idle = LastPoints(receiver, "otelpower.idle.energy").Single();
-        Assert.Equal(4 * HostScenario.HostJoulesPerStep, processes.Sum(p => p.Value) + idle.Value, 9);
+        Assert.Equal(4 * HostScenario.HostJoulesPerStep, processes.Sum(p => p.Value) + idle.Value, 1e-9);
         Assert.DoesNotContain(receiver.Requests.SelectMany(r => r.ResourceMetrics).SelectMany(r => r.ScopeMetrics).SelectMany(s => s.Metrics)
             .SelectMany(m => m.DataCase == Metric.DataOneofCase.Sum ? m.Sum.DataPoints : m.Gauge.DataPoints)
             .SelectMany(p => p.Attributes), a => a.Key == "otel.metric.overflow");

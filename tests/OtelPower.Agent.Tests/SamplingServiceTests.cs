@@ -177,13 +177,13 @@ public sealed class SamplingServiceTests : IDisposable
         Assert.Equal(3.0, Process(lines[2], 200, 20)!.Value.GetProperty("energy_j").GetDouble());
         Assert.Null(Process(lines[3], 200, 20));
         Assert.Null(Process(lines[2], 400, 40)); // first seen: counts from the next sample
-        Assert.Equal(1.2, Process(lines[3], 400, 40)!.Value.GetProperty("energy_j").GetDouble(), 9);
-        Assert.Equal(2.4, Process(lines[4], 400, 40)!.Value.GetProperty("energy_j").GetDouble(), 9);
+        Assert.Equal(1.2, Process(lines[3], 400, 40)!.Value.GetProperty("energy_j").GetDouble(), 1e-9);
+        Assert.Equal(2.4, Process(lines[4], 400, 40)!.Value.GetProperty("energy_j").GetDouble(), 1e-9);
         Assert.Null(Process(lines[4], 200, 90)); // the reused pid starts from zero and has not run yet
         Assert.Null(Process(lines[4], 300, 30)); // used no CPU: not listed
 
         // Idle takes the rest: 7.5 + 7.5 + 7.8 (db's last 50 ticks had no live owner) + 7.8 J.
-        Assert.Equal(30.6, lines[4].GetProperty("idle").GetProperty("energy_j").GetDouble(), 9);
+        Assert.Equal(30.6, lines[4].GetProperty("idle").GetProperty("energy_j").GetDouble(), 1e-9);
 
         // Zones: wrapped package counted exactly; core and psys reported, not added.
         var zones = lines[4].GetProperty("zones").EnumerateArray().ToDictionary(z => z.GetProperty("name").GetString()!);
@@ -196,7 +196,7 @@ public sealed class SamplingServiceTests : IDisposable
         // Every interval is exactly one second of fake time, so power is exactly the interval's joules.
         Assert.All(lines, l => Assert.Equal(1.0, l.GetProperty("interval_s").GetDouble()));
         Assert.Equal([0.0, 12, 12, 12, 12], lines.Select(l => l.GetProperty("host").GetProperty("power_w").GetDouble()));
-        Assert.Equal(3.0, Process(lines[4], 100, 10)!.Value.GetProperty("power_w").GetDouble(), 9);
+        Assert.Equal(3.0, Process(lines[4], 100, 10)!.Value.GetProperty("power_w").GetDouble(), 1e-9);
         Assert.All(lines, l => Assert.Equal("rapl", l.GetProperty("source").GetString()));
         Assert.Equal("db)", Process(lines[1], 200, 20)!.Value.GetProperty("comm").GetString());
     }

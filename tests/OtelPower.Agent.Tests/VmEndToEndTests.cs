@@ -197,7 +197,7 @@ public sealed class VmEndToEndTests : IDisposable
                 var webSeries = Assert.Single(series);
                 Assert.Equal(Uuid, webSeries.Labels["otelpower_vm_uuid"]);
                 Assert.Equal("cpu", webSeries.Labels["hw_type"]);
-                Assert.Equal(webMicrojoules / 1e6, webSeries.Value, 6);
+                Assert.Equal(webMicrojoules / 1e6, webSeries.Value, 1e-6);
                 var queries = DashboardQueries.Load().Where(q => q.Expression.Contains("otelpower_vm_", StringComparison.Ordinal)).ToList();
                 Assert.NotEmpty(queries);
                 foreach (var query in queries)
