@@ -21,9 +21,10 @@ internal static class AgentMetrics
     public static IServiceCollection AddAgentMetrics(this IServiceCollection services, AgentOptions options, string version)
     {
         var exporters = options.ExporterNames;
+        var prometheus = exporters.Contains(AgentOptions.PrometheusExporter);
         var nodeName = string.IsNullOrEmpty(options.NodeName) ? Environment.GetEnvironmentVariable("NODE_NAME") : options.NodeName;
         services.AddSingleton<OpenTelemetryDiagnostics>();
-        if (exporters.Contains(AgentOptions.PrometheusExporter))
+        if (prometheus)
         {
             services.AddSingleton(sp => new PrometheusEndpoint(options.PrometheusHost, options.PrometheusPort, sp.GetRequiredService<ILogger<PrometheusEndpoint>>()));
         }
@@ -69,12 +70,12 @@ internal static class AgentMetrics
                     });
                 }
 
-                if (exporters.Contains(AgentOptions.PrometheusExporter))
+                if (prometheus)
                 {
                     metrics.AddReader(sp => sp.GetRequiredService<PrometheusEndpoint>().Reader);
                 }
             });
-        if (exporters.Contains(AgentOptions.PrometheusExporter))
+        if (prometheus)
         {
             // After AddOpenTelemetry's own hosted service, so the MeterProvider exists before the first scrape.
             services.AddHostedService(sp => sp.GetRequiredService<PrometheusEndpoint>());

@@ -225,9 +225,10 @@ internal sealed partial class PrometheusEndpoint : IHostedService, IDisposable
             }
 
             length += read;
-            if (buffer.AsSpan(0, length).IndexOf("\r\n\r\n"u8) >= 0)
+            var head = buffer.AsSpan(0, length);
+            if (head.IndexOf("\r\n\r\n"u8) >= 0)
             {
-                return RequestLine.TryParse(buffer.AsSpan(0, buffer.AsSpan(0, length).IndexOf("\r\n"u8)));
+                return RequestLine.TryParse(head[..head.IndexOf("\r\n"u8)]);
             }
         }
 

@@ -25,6 +25,9 @@ internal sealed class PrometheusTextSerializer
     private readonly ArrayBufferWriter<byte> _buffer = new(16 * 1024);
     private readonly Dictionary<Metric, string> _sampleNames = new(ReferenceEqualityComparer.Instance);
 
+    // Attribute keys repeat on every point of every scrape: sanitise each once.
+    private readonly Dictionary<string, string> _labelNames = new(StringComparer.Ordinal);
+
     /// <summary>The page written since the last <see cref="Begin"/>.</summary>
     public ReadOnlyMemory<byte> Written => _buffer.WrittenMemory;
 
@@ -230,7 +233,13 @@ internal sealed class PrometheusTextSerializer
         }
 
         first = false;
-        WriteAscii(SanitizeName(key, allowColon: false));
+        if (!_labelNames.TryGetValue(key, out var labelName))
+        {
+            labelName = SanitizeName(key, allowColon: false);
+            _labelNames[key] = labelName;
+        }
+
+        WriteAscii(labelName);
         WriteAscii("=\"");
         WriteEscaped(value switch
         {
