@@ -6,6 +6,7 @@ using OtelPower.Agent.Containers;
 using OtelPower.Agent.Exporters;
 using OtelPower.Agent.Kubernetes;
 using OtelPower.Agent.Telemetry;
+using OtelPower.Attribution;
 using OtelPower.Sampling;
 using OtelPower.Sensors;
 using OtelPower.Sensors.Gpu;
@@ -73,7 +74,12 @@ internal static class AgentHost
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(sp => new EnergyPoolReaders(OpenPoolReaders(options, sp)));
         builder.Services.AddSingleton<IContainerMetadataSource>(sp => new AgentContainerNames(sp.GetRequiredService<PodMetadataCache>(), sp.GetRequiredService<ContainerEngineNames>()));
-        builder.Services.AddHostedService<SnapshotWriterService>();
+        builder.Services.AddHostedService(sp => new SnapshotWriterService(
+            sp.GetRequiredService<AttributionFeed>(),
+            sp.GetServices<ISnapshotWriter>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<SnapshotWriterService>>(),
+            SnapshotWriterService.BacklogFor(options.Samples)));
 
         // The loop every OtelPower host shares (sample, book, publish), with the agent's sensors, pools and names.
         builder.Services.AddPowerSampling(options.CopyTo);

@@ -1,4 +1,6 @@
 using System.Threading.Channels;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
@@ -48,6 +50,60 @@ public sealed class SnapshotWriterServiceTests
 
         await service.StopAsync(CancellationToken.None);
         Assert.Equal([1, 5], writer.Written);
+    }
+
+    [Fact]
+    public async Task A_finite_run_keeps_every_snapshot_for_a_writer_that_lags()
+    {
+        // --samples 4: the writer's task gets the CPU late (here: it blocks on the first) and still writes all four.
+        using var writer = new BlockingWriter();
+        var service = new SnapshotWriterService(_feed, [writer], new FakeTimeProvider(), _log, SnapshotWriterService.BacklogFor(4));
+        await service.StartAsync(CancellationToken.None);
+
+        await Task.Run(() => _feed.Publish(Snapshot(1))).WaitAsync(Guard);
+        Assert.Equal(1, await writer.Entered.Reader.ReadAsync().AsTask().WaitAsync(Guard));
+        await Task.Run(() =>
+        {
+            for (var count = 2; count <= 4; count++)
+            {
+                _feed.Publish(Snapshot(count));
+            }
+        }).WaitAsync(Guard);
+
+        for (var count = 1; count <= 4; count++)
+        {
+            writer.Release();
+        }
+
+        await service.StopAsync(CancellationToken.None);
+        Assert.Equal([1, 2, 3, 4], writer.Written);
+        Assert.DoesNotContain(_log.Collector.GetSnapshot(), r => r.Level >= LogLevel.Warning);
+    }
+
+    [Theory]
+    [InlineData(0, 1)]
+    [InlineData(1, 1)]
+    [InlineData(2, 2)]
+    [InlineData(SnapshotWriterService.MaxFiniteBacklog, SnapshotWriterService.MaxFiniteBacklog)]
+    [InlineData(100_000, SnapshotWriterService.MaxFiniteBacklog)]
+    public void The_backlog_is_one_snapshot_when_endless_and_the_whole_run_when_finite(int samples, int backlog) =>
+        Assert.Equal(backlog, SnapshotWriterService.BacklogFor(samples));
+
+    [Theory]
+    [InlineData(0, 1)]
+    [InlineData(2, 2)]
+    public void The_agent_host_sizes_the_writers_backlog_from_samples(int samples, int backlog)
+    {
+        var options = new AgentOptions
+        {
+            Samples = samples,
+            Exporter = AgentOptions.JsonExporter,
+            NvmlLibrary = "/nonexistent/libnvidia-ml.so.1",
+            ContainerEngines = string.Empty,
+        };
+        using var host = AgentHost.CreateBuilder(new ConfigurationBuilder().Build(), options, "test").Build();
+        var service = host.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<SnapshotWriterService>().Single();
+        Assert.Equal(backlog, service.Backlog);
     }
 
     [Fact]

@@ -7,24 +7,46 @@ using OtelPower.Attribution;
 namespace OtelPower.Agent.Exporters;
 
 /// <summary>
-/// Connects the local writers to the feed for the host's lifetime. Each writer reads from its own channel
-/// of one snapshot on its own task, so the sampling loop never waits on a writer: a blocked stdout pipe (a
+/// Connects the local writers to the feed for the host's lifetime. Each writer reads from its own small channel
+/// (one snapshot, for an endless run) on its own task, so the sampling loop never waits on a writer: a blocked stdout pipe (a
 /// paused <c>less</c>) or a slow disk only makes that writer skip to the newest snapshot, and it says how
 /// many it skipped. A writer that fails is logged, rate-limited, and never stops sampling or the others.
+/// A finite run (<c>--samples N</c>) asked for N snapshots, so there each channel holds up to N of them
+/// (at most <see cref="MaxFiniteBacklog"/>): a writer whose task is scheduled late, as on a loaded machine
+/// with a short interval, still writes every one.
 /// </summary>
 internal sealed partial class SnapshotWriterService : IHostedService
 {
+    /// <summary>The most snapshots a finite run keeps for a lagging writer; a longer run may skip, as an endless one does.</summary>
+    public const int MaxFiniteBacklog = 256;
+
     private readonly AttributionFeed _feed;
     private readonly ILogger<SnapshotWriterService> _logger;
     private readonly WriterLane[] _lanes;
     private Task[] _draining = [];
 
-    public SnapshotWriterService(AttributionFeed feed, IEnumerable<ISnapshotWriter> writers, TimeProvider timeProvider, ILogger<SnapshotWriterService> logger)
+    /// <param name="feed">The sampling loop's feed.</param>
+    /// <param name="writers">The local writers, each on its own task.</param>
+    /// <param name="timeProvider">The clock of the failure log's rate limit.</param>
+    /// <param name="logger">Where failures and skips are reported.</param>
+    /// <param name="backlog">Snapshots each writer may fall behind before it skips to the newest; see <see cref="BacklogFor"/>.</param>
+    public SnapshotWriterService(AttributionFeed feed, IEnumerable<ISnapshotWriter> writers, TimeProvider timeProvider, ILogger<SnapshotWriterService> logger, int backlog = 1)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(backlog, 1);
         _feed = feed;
         _logger = logger;
-        _lanes = writers.Select(w => new WriterLane(w, new LogRateLimiter(timeProvider, TimeSpan.FromMinutes(1)))).ToArray();
+        Backlog = backlog;
+        _lanes = writers.Select(w => new WriterLane(w, backlog, new LogRateLimiter(timeProvider, TimeSpan.FromMinutes(1)))).ToArray();
     }
+
+    /// <summary>Snapshots each writer may fall behind before it skips to the newest.</summary>
+    public int Backlog { get; }
+
+    /// <summary>
+    /// One snapshot for an endless run (a blocked writer only ever needs the newest), and every snapshot of a
+    /// finite run of <paramref name="stopAfterIntervals"/>, up to <see cref="MaxFiniteBacklog"/>.
+    /// </summary>
+    public static int BacklogFor(int stopAfterIntervals) => stopAfterIntervals <= 0 ? 1 : Math.Min(stopAfterIntervals, MaxFiniteBacklog);
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -94,12 +116,12 @@ internal sealed partial class SnapshotWriterService : IHostedService
 
     private sealed class WriterLane
     {
-        public WriterLane(ISnapshotWriter writer, LogRateLimiter failures)
+        public WriterLane(ISnapshotWriter writer, int backlog, LogRateLimiter failures)
         {
             Writer = writer;
             Failures = failures;
             Snapshots = Channel.CreateBounded<AttributionSnapshot>(
-                new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true, SingleWriter = true },
+                new BoundedChannelOptions(backlog) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true, SingleWriter = true },
                 _ => Interlocked.Increment(ref Skipped));
         }
 
