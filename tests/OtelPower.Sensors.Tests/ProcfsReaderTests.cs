@@ -107,6 +107,74 @@ public sealed class ProcfsReaderTests
         Assert.Equal(10_000UL, times.TotalTicks);
         Assert.Equal(4, cpus);
     }
+
+    [Fact]
+    public void A_listing_longer_than_one_directory_batch_is_read_whole_and_sorted()
+    {
+        // 3,000 pids take about three getdents64 batches of the reader's 32 KiB buffer.
+        using var fixture = new FixtureCopy("two-socket");
+        var pids = Enumerable.Range(10_000, 3_000).ToList();
+        foreach (var pid in pids)
+        {
+            Directory.CreateDirectory(fixture.Path_("proc", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            fixture.Write($"proc/{pid}/stat", $"{pid} (worker) S 1 1 1 0 -1 0 0 0 0 0 {pid % 7} 1 0 0 20 0 1 0 {pid} 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n");
+        }
+
+        var processes = new ProcfsReader(fixture.Procfs, includeCommandLine: false).ReadProcesses();
+
+        Assert.Equal([1, 2, 50, 100, 101, 102, 103, 200, 201, .. pids], processes.Select(p => p.Key.Pid));
+        Assert.Equal((ulong)((12_345 % 7) + 1), processes.Single(p => p.Key.Pid == 12_345).CpuTicks);
+    }
+
+    [Theory]
+    [InlineData("1", 1)]
+    [InlineData("4194304", 4194304)]
+    [InlineData("2147483647", int.MaxValue)]
+    [InlineData("2147483648", null)]
+    [InlineData("99999999999", null)]
+    [InlineData("", null)]
+    [InlineData("self", null)]
+    [InlineData("12a", null)]
+    [InlineData("-1", null)]
+    public void Only_names_of_ascii_digits_within_int_range_are_pids(string name, int? pid)
+    {
+        var parsed = ProcfsReader.TryParsePid(System.Text.Encoding.UTF8.GetBytes(name), out var value);
+        Assert.Equal(pid is not null, parsed);
+        Assert.Equal(pid ?? 0, value);
+    }
+
+    [Fact]
+    public void A_pid_directory_named_past_int_range_is_skipped_not_fatal()
+    {
+        using var fixture = new FixtureCopy("two-socket");
+        Directory.CreateDirectory(fixture.Path_("proc", "2147483648"));
+        fixture.Write("proc/2147483648/stat", "2147483648 (huge) S 1 1 1 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 5 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n");
+
+        Assert.Equal(9, new ProcfsReader(fixture.Procfs, includeCommandLine: false).ReadProcesses().Length);
+    }
+
+    [Fact]
+    public void A_procfs_root_that_vanishes_fails_the_sample_naming_the_root()
+    {
+        using var fixture = new FixtureCopy("two-socket");
+        var reader = new ProcfsReader(fixture.Procfs, includeCommandLine: false);
+        Assert.NotEmpty(reader.ReadProcesses());
+        Directory.Delete(fixture.Procfs, recursive: true);
+
+        var failure = Assert.Throws<DirectoryNotFoundException>(() => reader.ReadProcesses());
+        Assert.Contains(fixture.Procfs, failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_procfs_root_that_is_a_file_fails_the_sample_naming_the_root()
+    {
+        using var fixture = new FixtureCopy("two-socket");
+        var file = fixture.Path_("proc", "stat");
+
+        var failure = Assert.Throws<IOException>(() => new ProcfsReader(file, includeCommandLine: false).ReadProcesses());
+        Assert.Contains(file, failure.Message, StringComparison.Ordinal);
+        Assert.Contains("directory", failure.Message, StringComparison.OrdinalIgnoreCase); // ENOTDIR: "Not a directory"
+    }
 }
 
 public sealed class UptimeTests

@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
 using System.Globalization;
-using System.IO.Enumeration;
 using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
@@ -22,9 +21,10 @@ internal sealed class ProcfsReader
     private readonly bool _includeCommandLine;
     private readonly bool _readContainers;
     private readonly Dictionary<ProcessKey, CachedIdentity> _identities = [];
-    private readonly Dictionary<int, byte[]> _statPaths = []; // NUL-terminated UTF-8 paths for RawFileReader
     private readonly Dictionary<string, WorkloadIdentity?> _workloadsByCgroup = new(StringComparer.Ordinal);
     private readonly List<ProcessCpuReading> _readings = [];
+    private readonly byte[] _nulTerminatedRoot;
+    private readonly byte[] _entries = new byte[32 * 1024]; // getdents64 batches: about 1,000 pids each
     private byte[] _buffer = new byte[4096];
     private long _generation;
 
@@ -35,6 +35,7 @@ internal sealed class ProcfsReader
         _includeCommandLine = includeCommandLine;
         _readContainers = readContainers;
         StatPath = Path.Combine(procfsRoot, "stat");
+        _nulTerminatedRoot = Encoding.UTF8.GetBytes(procfsRoot + "\0");
     }
 
     public string ProcfsRoot { get; }
@@ -79,47 +80,88 @@ internal sealed class ProcfsReader
         }
     }
 
-    /// <summary>Every live process with its CPU time, sorted by (pid, start). Vanished processes are skipped.</summary>
+    /// <summary>
+    /// Every live process with its CPU time, sorted by (pid, start). Vanished processes are skipped. The root
+    /// is opened once per sample and listed and read through that one descriptor. Throws
+    /// <see cref="IOException"/> naming the root when it cannot be listed.
+    /// </summary>
     public ImmutableArray<ProcessCpuReading> ReadProcesses()
     {
         _generation++;
         _readings.Clear();
-        foreach (var pid in EnumeratePids())
+        var root = RawFileReader.OpenDirectory(_nulTerminatedRoot, out var error);
+        if (root < 0)
         {
-            if (TryReadProcess(pid, out var reading))
+            throw ListingFailed(error);
+        }
+
+        try
+        {
+            // "4294967295/stat" and a NUL: the longest relative path a pid name (at most 10 digits) makes.
+            Span<byte> statPath = stackalloc byte[16];
+            int filled;
+            while ((filled = RawFileReader.ReadDirectoryEntries(root, _entries, out error)) > 0)
             {
-                _readings.Add(reading);
+                ReadListedProcesses(root, _entries.AsSpan(0, filled), statPath);
             }
+
+            if (filled < 0)
+            {
+                throw ListingFailed(error);
+            }
+        }
+        finally
+        {
+            RawFileReader.CloseDescriptor(root);
         }
 
         PruneVanished();
         var array = _readings.ToArray();
-        Array.Sort(array, static (a, b) => a.Key.CompareTo(b.Key));
+
+        // procfs lists pids in ascending order, each once, so the listing is sorted already; a fixture tree's
+        // directory (or another filesystem's order) is sorted here.
+        if (!IsSorted(array))
+        {
+            Array.Sort(array, static (a, b) => a.Key.CompareTo(b.Key));
+        }
+
         return ImmutableCollectionsMarshal.AsImmutableArray(array);
     }
 
-    private IEnumerable<int> EnumeratePids()
+    /// <summary>A pid name: 1 to 10 ASCII digits, at most <see cref="int.MaxValue"/>.</summary>
+    internal static bool TryParsePid(ReadOnlySpan<byte> name, out int pid)
     {
-        var enumerable = new FileSystemEnumerable<int>(
-            ProcfsRoot,
-            static (ref FileSystemEntry entry) => int.Parse(entry.FileName, NumberStyles.None, CultureInfo.InvariantCulture),
-            new EnumerationOptions { RecurseSubdirectories = false, IgnoreInaccessible = true, AttributesToSkip = 0 })
-        {
-            ShouldIncludePredicate = static (ref FileSystemEntry entry) => IsPidName(entry.FileName),
-        };
-        return enumerable;
-    }
-
-    private static bool IsPidName(ReadOnlySpan<char> name)
-    {
+        pid = 0;
         if (name.IsEmpty || name.Length > 10)
         {
             return false;
         }
 
-        foreach (var c in name)
+        long value = 0;
+        foreach (var digit in name)
         {
-            if (!char.IsAsciiDigit(c))
+            if (!char.IsAsciiDigit((char)digit))
+            {
+                return false;
+            }
+
+            value = (value * 10) + (digit - '0');
+        }
+
+        if (value > int.MaxValue)
+        {
+            return false;
+        }
+
+        pid = (int)value;
+        return true;
+    }
+
+    private static bool IsSorted(ProcessCpuReading[] readings)
+    {
+        for (var i = 1; i < readings.Length; i++)
+        {
+            if (readings[i - 1].Key.CompareTo(readings[i].Key) > 0)
             {
                 return false;
             }
@@ -128,14 +170,48 @@ internal sealed class ProcfsReader
         return true;
     }
 
-    private bool TryReadProcess(int pid, out ProcessCpuReading reading)
+    // One getdents64 batch: records of d_ino (8 bytes), d_off (8), d_reclen (2), d_type (1), then the name and a NUL.
+    private void ReadListedProcesses(int root, ReadOnlySpan<byte> records, Span<byte> statPath)
+    {
+        const int LengthOffset = 16;
+        const int NameOffset = 19;
+        while (records.Length > NameOffset)
+        {
+            var recordLength = MemoryMarshal.Read<ushort>(records[LengthOffset..]);
+            if (recordLength <= NameOffset || recordLength > records.Length)
+            {
+                return; // not a record the kernel writes; the rest of the batch cannot be trusted
+            }
+
+            var name = records[NameOffset..recordLength];
+            var end = name.IndexOf((byte)0);
+            name = end < 0 ? name : name[..end];
+            records = records[recordLength..];
+            if (!TryParsePid(name, out var pid))
+            {
+                continue;
+            }
+
+            name.CopyTo(statPath);
+            "/stat\0"u8.CopyTo(statPath[name.Length..]);
+            if (TryReadProcess(root, pid, statPath, out var reading))
+            {
+                _readings.Add(reading);
+            }
+        }
+    }
+
+    private IOException ListingFailed(int error) =>
+        error == 2 /* ENOENT */
+            ? new DirectoryNotFoundException($"{ProcfsRoot}: cannot list processes: not found")
+            : new IOException($"{ProcfsRoot}: cannot list processes: {Marshal.GetPInvokeErrorMessage(error)}");
+
+    private bool TryReadProcess(int root, int pid, ReadOnlySpan<byte> statPath, out ProcessCpuReading reading)
     {
         reading = default;
-        ref var statPath = ref CollectionsMarshal.GetValueRefOrAddDefault(_statPaths, pid, out _);
-        statPath ??= Encoding.UTF8.GetBytes(Path.Combine(ProcfsRoot, pid.ToString(CultureInfo.InvariantCulture), "stat") + "\0");
 
         // A stat line is under 1 KiB even with a 64-byte comm; a longer one is malformed and fails to parse.
-        if (!RawFileReader.TryRead(statPath, _buffer, out var length))
+        if (!RawFileReader.TryReadAt(root, statPath, _buffer, out var length))
         {
             return false; // exited between listing and reading (ENOENT, ESRCH): normal, not an error
         }
@@ -283,11 +359,6 @@ internal sealed class ProcfsReader
             {
                 _identities.Remove(key);
             }
-        }
-
-        if (_statPaths.Count > 2 * Math.Max(_identities.Count, 64))
-        {
-            _statPaths.Clear();
         }
 
         if (_workloadsByCgroup.Count > 4096)

@@ -16,13 +16,72 @@ internal static unsafe partial class RawFileReader
     /// <summary>Reads up to <paramref name="buffer"/>'s length; false when the file cannot be opened or read (the process exited).</summary>
     public static bool TryRead(ReadOnlySpan<byte> nulTerminatedPath, Span<byte> buffer, out int length)
     {
-        length = 0;
         int descriptor;
         fixed (byte* path = nulTerminatedPath)
         {
             descriptor = Open(path, ReadOnly | CloseOnExec);
         }
 
+        return TryReadAndClose(descriptor, buffer, out length);
+    }
+
+    /// <summary>
+    /// <see cref="TryRead"/> of a path relative to an open directory (<c>openat</c>): the kernel walks only
+    /// <c>PID/stat</c>, not the procfs root's components again for every process, and a sample opened on one
+    /// directory reads one tree even if a link above it is swapped meanwhile.
+    /// </summary>
+    public static bool TryReadAt(int directory, ReadOnlySpan<byte> nulTerminatedRelativePath, Span<byte> buffer, out int length)
+    {
+        int descriptor;
+        fixed (byte* path = nulTerminatedRelativePath)
+        {
+            descriptor = OpenAt(directory, path, ReadOnly | CloseOnExec);
+        }
+
+        return TryReadAndClose(descriptor, buffer, out length);
+    }
+
+    /// <summary>Opens a directory to list and to open files in; -1 with the errno in <paramref name="error"/> when it cannot.</summary>
+    public static int OpenDirectory(ReadOnlySpan<byte> nulTerminatedPath, out int error)
+    {
+        int descriptor;
+        fixed (byte* path = nulTerminatedPath)
+        {
+            // No O_DIRECTORY: its value differs between x86-64 and arm64; getdents64 fails on anything else.
+            descriptor = Open(path, ReadOnly | CloseOnExec);
+        }
+
+        error = descriptor < 0 ? Marshal.GetLastPInvokeError() : 0;
+        return descriptor;
+    }
+
+    /// <summary>
+    /// The next batch of <c>linux_dirent64</c> records of an open directory into <paramref name="buffer"/>:
+    /// the bytes filled, 0 at the end, -1 with the errno in <paramref name="error"/>.
+    /// </summary>
+    public static int ReadDirectoryEntries(int directory, Span<byte> buffer, out int error)
+    {
+        while (true)
+        {
+            nint filled;
+            fixed (byte* destination = buffer)
+            {
+                filled = GetDirectoryEntries(directory, destination, buffer.Length);
+            }
+
+            error = filled < 0 ? Marshal.GetLastPInvokeError() : 0;
+            if (error != Interrupted)
+            {
+                return (int)filled;
+            }
+        }
+    }
+
+    public static void CloseDescriptor(int descriptor) => _ = Close(descriptor);
+
+    private static bool TryReadAndClose(int descriptor, Span<byte> buffer, out int length)
+    {
+        length = 0;
         if (descriptor < 0)
         {
             return false;
@@ -73,6 +132,13 @@ internal static unsafe partial class RawFileReader
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true)]
     private static partial int Open(byte* path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "openat", SetLastError = true)]
+    private static partial int OpenAt(int directory, byte* path, int flags);
+
+    // glibc 2.30 and later (Debian 11 and later, the runtime-deps images).
+    [LibraryImport("libc", EntryPoint = "getdents64", SetLastError = true)]
+    private static partial nint GetDirectoryEntries(int directory, byte* buffer, nint count);
 
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
     private static partial nint Read(int descriptor, byte* buffer, nint count);
