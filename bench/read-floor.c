@@ -1,11 +1,14 @@
 /* The C read floor for bench/compare.sh: per pass, list PROCFS and open, read and close every PID/stat,
- * the least any per-process /proc reader does. Prints the CPU time (user + system) per pass in ms. */
+ * the least any per-process /proc reader does. Prints the CPU time (user + system) per pass in ms.
+ * With INTERVAL (seconds), it sleeps that long between passes, as a sampler does: a pass then meets the
+ * kernel's caches as cold as the agent's samples do, where back-to-back passes keep them warm. */
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 static double cpu_ms(void) {
@@ -15,11 +18,12 @@ static double cpu_ms(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s PROCFS PASSES\n", argv[0]);
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: %s PROCFS PASSES [INTERVAL]\n", argv[0]);
         return 2;
     }
     int passes = atoi(argv[2]);
+    double interval = argc == 4 ? atof(argv[3]) : 0;
     char path[4096], buffer[4096];
     long files = 0, bytes = 0;
     double start = cpu_ms();
@@ -37,6 +41,10 @@ int main(int argc, char **argv) {
             close(fd);
         }
         closedir(dir);
+        if (interval > 0 && pass + 1 < passes) {
+            struct timespec gap = { (time_t)interval, (long)((interval - (time_t)interval) * 1e9) };
+            nanosleep(&gap, NULL);
+        }
     }
     printf("%.3f ms/pass, %ld files/pass, %ld bytes/pass\n", (cpu_ms() - start) / passes, files / passes, bytes / passes);
     return 0;
