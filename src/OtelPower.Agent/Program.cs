@@ -74,6 +74,12 @@ try
 {
     await host.RunAsync();
 }
+catch (ArgumentException exception)
+{
+    // Options the configuration binds that only their package can check, when the host builds them at start
+    // (OtelPower:Instrumentation:CardinalityLimit below its series budget, say): bad input, not a crash.
+    return Fail([$"Configuration: {exception.Message}"]);
+}
 catch (Exception exception) when (exception is InvalidOperationException or IOException)
 {
     // An exporter that cannot start (the Prometheus port is taken, say) is a clear error, not a crash.

@@ -66,19 +66,19 @@ public sealed class PowerInstrumentationOptions
     {
         if (string.IsNullOrWhiteSpace(MeterName))
         {
-            throw new ArgumentException("MeterName must not be empty.");
+            throw new ArgumentException($"{ConfigurationSection}: MeterName must not be empty.");
         }
 
         if (MaxProcessSeries < 0 || MaxExecutableSeries < 1 || MaxNamespaceSeries < 1)
         {
-            throw new ArgumentException("MaxProcessSeries must be >= 0; MaxExecutableSeries and MaxNamespaceSeries >= 1.");
+            throw new ArgumentException($"{ConfigurationSection}: MaxProcessSeries must be >= 0; MaxExecutableSeries and MaxNamespaceSeries >= 1.");
         }
 
         // Every instrument must fit its dedicated series, its folded series and the overflow slot.
         if (CardinalityLimit < MaxProcessSeries + MaxExecutableSeries + 2 || CardinalityLimit < MaxNamespaceSeries + 2)
         {
             throw new ArgumentException(
-                $"CardinalityLimit ({CardinalityLimit}) must exceed MaxProcessSeries + MaxExecutableSeries + 1 and MaxNamespaceSeries + 1.");
+                $"{ConfigurationSection}: CardinalityLimit ({CardinalityLimit}) must exceed MaxProcessSeries + MaxExecutableSeries + 1 ({MaxProcessSeries + MaxExecutableSeries + 1}) and MaxNamespaceSeries + 1 ({MaxNamespaceSeries + 1}).");
         }
     }
 }

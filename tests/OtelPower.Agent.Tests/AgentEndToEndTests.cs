@@ -279,4 +279,35 @@ public sealed class AgentConsoleAndConfigurationTests
         Assert.Equal(1, await agent.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         Assert.Contains("could not start", agent.StandardError, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("prometheus")]
+    [InlineData("otlp")]
+    public async Task Instrumentation_options_the_sdk_cannot_hold_are_bad_input_naming_the_section(string exporter)
+    {
+        // Checked when the host builds the MeterProvider at start, after the sampler: still exit 2 with the
+        // reason, not a crash, and not the endpoint's second dispose hiding it (it used to say "The
+        // CancellationTokenSource has been disposed").
+        using var host = new HostScenario();
+        await using var agent = AgentProcess.Start(
+            host.AgentArguments("--exporter", exporter, "--prometheus-port", "0", "--otlp-endpoint", "http://127.0.0.1:9"),
+            new Dictionary<string, string> { ["OTELPOWER_OtelPower__Instrumentation__CardinalityLimit"] = "50" });
+
+        Assert.Equal(2, await agent.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("otelpower: Configuration: OtelPower:Instrumentation: CardinalityLimit (50) must exceed", agent.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("disposed", agent.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", agent.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_finite_run_with_the_prometheus_endpoint_exits_0()
+    {
+        // The container disposes the endpoint twice (singleton and hosted service); the second dispose used
+        // to throw at exit and turn a finished run into "could not start" and exit 1.
+        using var host = new HostScenario();
+        await using var agent = AgentProcess.Start(host.AgentArguments("--exporter", "json,prometheus", "--prometheus-port", "0", "--samples", "2"));
+
+        Assert.Equal(0, await agent.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.DoesNotContain("could not start", agent.StandardError, StringComparison.Ordinal);
+    }
 }

@@ -47,6 +47,15 @@ public sealed class PrometheusEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Disposing_twice_is_harmless()
+    {
+        // The container disposes it as a singleton and again as a hosted service.
+        using var endpoint = new PrometheusEndpoint("localhost", 0, _logger);
+        endpoint.Dispose();
+        endpoint.Dispose();
+    }
+
+    [Fact]
     public void Port_zero_takes_a_port_from_the_os_and_the_log_line_names_it()
     {
         var port = _endpoint.LocalEndPoint!.Port;

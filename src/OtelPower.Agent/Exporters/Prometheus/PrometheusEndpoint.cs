@@ -35,6 +35,7 @@ internal sealed partial class PrometheusEndpoint : IHostedService, IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private Socket? _listener;
     private Task? _acceptLoop;
+    private bool _disposed;
 
     public PrometheusEndpoint(string host, int port, ILogger<PrometheusEndpoint> logger)
     {
@@ -69,8 +70,18 @@ internal sealed partial class PrometheusEndpoint : IHostedService, IDisposable
         }
     }
 
+    /// <summary>
+    /// Idempotent: the container disposes the endpoint once as a singleton and once as the hosted service it
+    /// also is, and a second dispose that threw would hide why the host failed to start.
+    /// </summary>
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         _stopping.Cancel();
         _listener?.Dispose();
         _stopping.Dispose();
