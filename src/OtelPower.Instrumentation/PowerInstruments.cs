@@ -32,6 +32,8 @@ internal sealed class PowerInstruments : IDisposable
     private readonly WorkloadSeriesPlanner _platformPods;
     private readonly WorkloadSeriesPlanner _platformVms;
     private readonly Lock _updateGate = new();
+    private bool _workloadInstruments;
+    private bool _vmInstruments;
     private PowerMetricsView _view = PowerMetricsView.Empty;
     private PowerMetricsView _raw = PowerMetricsView.Empty;
 
@@ -66,12 +68,6 @@ internal sealed class PowerInstruments : IDisposable
         _meter.CreateObservableGauge(SemanticConventions.ProcessPower, () => View.ProcessPower, "W", "Average power attributed to a process over the last interval.");
         _meter.CreateObservableCounter(SemanticConventions.IdleEnergy, () => Collect(EnergyCounter.Idle).IdleEnergy, "J", "Host energy no live process accounts for.");
         _meter.CreateObservableGauge(SemanticConventions.IdlePower, () => View.IdlePower, "W", "Average idle power over the last interval.");
-        _meter.CreateObservableCounter(SemanticConventions.ContainerEnergy, () => Collect(EnergyCounter.Container).ContainerEnergy, "J", "Host energy attributed to a container from its cgroup CPU time.");
-        _meter.CreateObservableGauge(SemanticConventions.ContainerPower, () => View.ContainerPower, "W", "Average power of a container over the last interval.");
-        _meter.CreateObservableCounter(SemanticConventions.PodEnergy, () => Collect(EnergyCounter.Pod).PodEnergy, "J", "Host energy attributed to a pod: the sum of its containers.");
-        _meter.CreateObservableGauge(SemanticConventions.PodPower, () => View.PodPower, "W", "Average power of a pod over the last interval.");
-        _meter.CreateObservableCounter(SemanticConventions.VmEnergy, () => Collect(EnergyCounter.Vm).VmEnergy, "J", "Host energy attributed to a virtual machine from its cgroup (or qemu process) CPU time.");
-        _meter.CreateObservableGauge(SemanticConventions.VmPower, () => View.VmPower, "W", "Average power of a virtual machine over the last interval.");
 
         _feed.Published += OnPublished;
         if (_feed.Latest is { } latest)
@@ -92,6 +88,7 @@ internal sealed class PowerInstruments : IDisposable
     {
         lock (_updateGate)
         {
+            CreateWorkloadInstrumentsOnFirstSight(snapshot);
             _raw = PowerMetricsView.Build(snapshot, new SeriesPlanners(
                 _processes, _containers, _pods, _gpuProcesses, _gpuContainers, _gpuPods, _vms, _gpuVms, _platformProcesses, _platformContainers, _platformPods, _platformVms), _options);
             var view = _raw;
@@ -101,6 +98,32 @@ internal sealed class PowerInstruments : IDisposable
             }
 
             Volatile.Write(ref _view, view);
+        }
+    }
+
+    /// <summary>
+    /// The container, pod and VM instruments are created when the first such workload is measured, not up
+    /// front: the SDK allocates every consumer stream's points (the cardinality limit, per reader) when an
+    /// instrument is published, so a host that never runs a container or a VM would carry two to three
+    /// thousand zeroed points per instrument and reader for series it cannot have. An instrument without a
+    /// measurement exports nothing, so nothing a reader sees changes.
+    /// </summary>
+    private void CreateWorkloadInstrumentsOnFirstSight(AttributionSnapshot snapshot)
+    {
+        if (!_workloadInstruments && (!snapshot.Containers.IsEmpty || !snapshot.Pods.IsEmpty))
+        {
+            _workloadInstruments = true;
+            _meter.CreateObservableCounter(SemanticConventions.ContainerEnergy, () => Collect(EnergyCounter.Container).ContainerEnergy, "J", "Host energy attributed to a container from its cgroup CPU time.");
+            _meter.CreateObservableGauge(SemanticConventions.ContainerPower, () => View.ContainerPower, "W", "Average power of a container over the last interval.");
+            _meter.CreateObservableCounter(SemanticConventions.PodEnergy, () => Collect(EnergyCounter.Pod).PodEnergy, "J", "Host energy attributed to a pod: the sum of its containers.");
+            _meter.CreateObservableGauge(SemanticConventions.PodPower, () => View.PodPower, "W", "Average power of a pod over the last interval.");
+        }
+
+        if (!_vmInstruments && !snapshot.Vms.IsEmpty)
+        {
+            _vmInstruments = true;
+            _meter.CreateObservableCounter(SemanticConventions.VmEnergy, () => Collect(EnergyCounter.Vm).VmEnergy, "J", "Host energy attributed to a virtual machine from its cgroup (or qemu process) CPU time.");
+            _meter.CreateObservableGauge(SemanticConventions.VmPower, () => View.VmPower, "W", "Average power of a virtual machine over the last interval.");
         }
     }
 

@@ -31,7 +31,75 @@ public sealed class MeterIdentityTests
         Assert.Equal(informational.Split('+')[0], meter.Version);
         Assert.Equal("https://opentelemetry.io/schemas/1.37.0", meter.TelemetrySchemaUrl);
         Assert.Equal(SemanticConventions.SchemaUrl, meter.TelemetrySchemaUrl);
-        Assert.Equal(SemanticConventions.InstrumentNames.Count, meters.Count);
+        Assert.Equal(SemanticConventions.InstrumentNames.Count - WorkloadInstruments.Length, meters.Count); // the rest come with the first workload
+    }
+
+    [Fact]
+    public void Container_pod_and_vm_instruments_are_published_with_the_first_such_workload()
+    {
+        using var harness = new MetricsHarness();
+        var published = new List<string>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, _) =>
+            {
+                if (instrument.Meter.Name == harness.MeterName)
+                {
+                    lock (published)
+                    {
+                        published.Add(instrument.Name);
+                    }
+                }
+            },
+        };
+        listener.Start();
+        Assert.Equal(SemanticConventions.InstrumentNames.Except(WorkloadInstruments).Order(), published.Order());
+
+        var ledger = new EnergyLedger();
+        var container = new ContainerIdentity("c-1", "containerd", "pod-1", "burstable", "/kubepods/c-1");
+        var vm = new VmIdentity("guest", null, null, "/machine.slice/machine-qemu\\x2d1\\x2dguest.scope");
+        Record(harness, ledger, 0, workloads: []);
+        Record(harness, ledger, 1, workloads: []);
+        Assert.DoesNotContain(SemanticConventions.ContainerEnergy, published); // processes alone: still none
+
+        Record(harness, ledger, 2, workloads: [new WorkloadCpuReading(container, 1_000_000)]);
+        Assert.Equal(
+            [SemanticConventions.ContainerEnergy, SemanticConventions.ContainerPower, SemanticConventions.PodEnergy, SemanticConventions.PodPower],
+            published.Where(WorkloadInstruments.Contains).Order());
+
+        Record(harness, ledger, 3, workloads: [new WorkloadCpuReading(container, 2_000_000), new WorkloadCpuReading(vm, 1_000_000)]);
+        Assert.Equal(WorkloadInstruments.Order(), published.Where(WorkloadInstruments.Contains).Order());
+        Assert.Equal(published.Count, published.Distinct().Count()); // each once, however many workloads follow
+
+        // The series the first workload interval measured are exported from that interval on.
+        Record(harness, ledger, 4, workloads: [new WorkloadCpuReading(container, 3_000_000), new WorkloadCpuReading(vm, 2_000_000)]);
+        var metrics = harness.CollectSettled();
+        Assert.Contains(metrics[SemanticConventions.ContainerEnergy], p => (string?)p.Attributes["container.id"] == "c-1" && p.Value > 0);
+        Assert.Contains(metrics[SemanticConventions.VmEnergy], p => p.Value > 0);
+    }
+
+    private static readonly string[] WorkloadInstruments =
+    [
+        SemanticConventions.ContainerEnergy, SemanticConventions.ContainerPower, SemanticConventions.PodEnergy,
+        SemanticConventions.PodPower, SemanticConventions.VmEnergy, SemanticConventions.VmPower,
+    ];
+
+    private static void Record(MetricsHarness harness, EnergyLedger ledger, int second, WorkloadCpuReading[] workloads)
+    {
+        var app = new ProcessIdentity(new ProcessKey(10, 5), "app", "app", null, false, null);
+        var time = TimeSpan.FromSeconds(second);
+        var sample = new HostSample(
+            DateTimeOffset.UnixEpoch + time, time, EnergySource.Rapl,
+            [new EnergyZoneReading(SnapshotSequence.Package, (ulong)second * 10_000_000, 262_143_328_850)],
+            new CpuTimes((ulong)second * 400, 0, 0), 4,
+            [new ProcessCpuReading(app, (ulong)second * 100)], 100,
+            [.. workloads],
+            System.Collections.Immutable.ImmutableDictionary<string, ContainerMetadata>.Empty,
+            []);
+        if (ledger.Record(sample) is { } snapshot)
+        {
+            harness.Feed.Publish(snapshot);
+        }
     }
 
     [Fact]
