@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Collections.Immutable;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -131,30 +132,15 @@ internal sealed class ProcfsReader
     /// <summary>A pid name: 1 to 10 ASCII digits, at most <see cref="int.MaxValue"/>.</summary>
     internal static bool TryParsePid(ReadOnlySpan<byte> name, out int pid)
     {
+        // A leading digit rules out the sign Utf8Parser would accept; consuming the whole name rules out the rest.
+        if (name.Length is > 0 and <= 10 && char.IsAsciiDigit((char)name[0])
+            && Utf8Parser.TryParse(name, out pid, out var consumed) && consumed == name.Length)
+        {
+            return true;
+        }
+
         pid = 0;
-        if (name.IsEmpty || name.Length > 10)
-        {
-            return false;
-        }
-
-        long value = 0;
-        foreach (var digit in name)
-        {
-            if (!char.IsAsciiDigit((char)digit))
-            {
-                return false;
-            }
-
-            value = (value * 10) + (digit - '0');
-        }
-
-        if (value > int.MaxValue)
-        {
-            return false;
-        }
-
-        pid = (int)value;
-        return true;
+        return false;
     }
 
     private static bool IsSorted(ProcessCpuReading[] readings)

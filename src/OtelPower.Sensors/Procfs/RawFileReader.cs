@@ -3,9 +3,9 @@ using System.Runtime.InteropServices;
 namespace OtelPower.Sensors.Procfs;
 
 /// <summary>
-/// open/read/close through libc, for the per-process hot path: one sample reads thousands of
-/// /proc/PID/stat files, and File.OpenHandle adds an fstat and an advisory flock to every open.
-/// Paths are passed as cached NUL-terminated UTF-8, so a read allocates nothing.
+/// open/getdents64/openat/read/close through libc, for the per-process hot path: one sample lists the
+/// procfs root and reads thousands of PID/stat files, and File.OpenHandle adds an fstat and an advisory flock
+/// to every open. Paths are passed as NUL-terminated UTF-8 spans, so a read allocates nothing.
 /// </summary>
 internal static unsafe partial class RawFileReader
 {
@@ -13,20 +13,9 @@ internal static unsafe partial class RawFileReader
     private const int CloseOnExec = 0x80000;  // O_CLOEXEC on Linux
     private const int Interrupted = 4;        // EINTR
 
-    /// <summary>Reads up to <paramref name="buffer"/>'s length; false when the file cannot be opened or read (the process exited).</summary>
-    public static bool TryRead(ReadOnlySpan<byte> nulTerminatedPath, Span<byte> buffer, out int length)
-    {
-        int descriptor;
-        fixed (byte* path = nulTerminatedPath)
-        {
-            descriptor = Open(path, ReadOnly | CloseOnExec);
-        }
-
-        return TryReadAndClose(descriptor, buffer, out length);
-    }
-
     /// <summary>
-    /// <see cref="TryRead"/> of a path relative to an open directory (<c>openat</c>): the kernel walks only
+    /// Reads up to <paramref name="buffer"/>'s length of a path relative to an open directory (<c>openat</c>);
+    /// false when the file cannot be opened or read (the process exited). The kernel walks only
     /// <c>PID/stat</c>, not the procfs root's components again for every process, and a sample opened on one
     /// directory reads one tree even if a link above it is swapped meanwhile.
     /// </summary>
