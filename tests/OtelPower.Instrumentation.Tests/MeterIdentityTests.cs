@@ -13,18 +13,9 @@ public sealed class MeterIdentityTests
     public void A_listener_sees_the_package_version_and_the_semantic_conventions_schema()
     {
         using var harness = new MetricsHarness();
-        var meters = new List<Meter>();
-        using var listener = new MeterListener
-        {
-            InstrumentPublished = (instrument, _) =>
-            {
-                if (instrument.Meter.Name == harness.MeterName)
-                {
-                    meters.Add(instrument.Meter);
-                }
-            },
-        };
-        listener.Start();
+        var instruments = new List<Instrument>();
+        using var listener = ListenTo(harness, instruments);
+        var meters = instruments.Select(i => i.Meter).ToList();
 
         var meter = meters.Distinct().Single();
         var informational = typeof(PowerInstrumentationOptions).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()!.InformationalVersion;
@@ -38,38 +29,26 @@ public sealed class MeterIdentityTests
     public void Container_pod_and_vm_instruments_are_published_with_the_first_such_workload()
     {
         using var harness = new MetricsHarness();
-        var published = new List<string>();
-        using var listener = new MeterListener
-        {
-            InstrumentPublished = (instrument, _) =>
-            {
-                if (instrument.Meter.Name == harness.MeterName)
-                {
-                    lock (published)
-                    {
-                        published.Add(instrument.Name);
-                    }
-                }
-            },
-        };
-        listener.Start();
-        Assert.Equal(SemanticConventions.InstrumentNames.Except(WorkloadInstruments).Order(), published.Order());
+        var instruments = new List<Instrument>();
+        using var listener = ListenTo(harness, instruments);
+        List<string> Published() => [.. instruments.Select(i => i.Name)];
+        Assert.Equal(SemanticConventions.InstrumentNames.Except(WorkloadInstruments).Order(), Published().Order());
 
         var ledger = new EnergyLedger();
         var container = new ContainerIdentity("c-1", "containerd", "pod-1", "burstable", "/kubepods/c-1");
         var vm = new VmIdentity("guest", null, null, "/machine.slice/machine-qemu\\x2d1\\x2dguest.scope");
         Record(harness, ledger, 0, workloads: []);
         Record(harness, ledger, 1, workloads: []);
-        Assert.DoesNotContain(SemanticConventions.ContainerEnergy, published); // processes alone: still none
+        Assert.DoesNotContain(SemanticConventions.ContainerEnergy, Published()); // processes alone: still none
 
         Record(harness, ledger, 2, workloads: [new WorkloadCpuReading(container, 1_000_000)]);
         Assert.Equal(
             [SemanticConventions.ContainerEnergy, SemanticConventions.ContainerPower, SemanticConventions.PodEnergy, SemanticConventions.PodPower],
-            published.Where(WorkloadInstruments.Contains).Order());
+            Published().Where(WorkloadInstruments.Contains).Order());
 
         Record(harness, ledger, 3, workloads: [new WorkloadCpuReading(container, 2_000_000), new WorkloadCpuReading(vm, 1_000_000)]);
-        Assert.Equal(WorkloadInstruments.Order(), published.Where(WorkloadInstruments.Contains).Order());
-        Assert.Equal(published.Count, published.Distinct().Count()); // each once, however many workloads follow
+        Assert.Equal(WorkloadInstruments.Order(), Published().Where(WorkloadInstruments.Contains).Order());
+        Assert.Equal(Published().Count, Published().Distinct().Count()); // each once, however many workloads follow
 
         // The series the first workload interval measured are exported from that interval on.
         Record(harness, ledger, 4, workloads: [new WorkloadCpuReading(container, 3_000_000), new WorkloadCpuReading(vm, 2_000_000)]);
@@ -83,6 +62,26 @@ public sealed class MeterIdentityTests
         SemanticConventions.ContainerEnergy, SemanticConventions.ContainerPower, SemanticConventions.PodEnergy,
         SemanticConventions.PodPower, SemanticConventions.VmEnergy, SemanticConventions.VmPower,
     ];
+
+    /// <summary>Adds each instrument the harness's meter publishes, from now on, to <paramref name="instruments"/>.</summary>
+    private static MeterListener ListenTo(MetricsHarness harness, List<Instrument> instruments)
+    {
+        var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, _) =>
+            {
+                if (instrument.Meter.Name == harness.MeterName)
+                {
+                    lock (instruments)
+                    {
+                        instruments.Add(instrument);
+                    }
+                }
+            },
+        };
+        listener.Start();
+        return listener;
+    }
 
     private static void Record(MetricsHarness harness, EnergyLedger ledger, int second, WorkloadCpuReading[] workloads)
     {
