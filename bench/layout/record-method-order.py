@@ -11,8 +11,11 @@ native build), the agent run on the benchmark's workloads, and the probes that f
 uprobe_profile. A probe that fired is removed before the next round, so each round runs faster; rounds repeat
 until one finds (almost) nothing new. Needs root and a writable tracefs (/sys/kernel/tracing).
 
-It is slow, about half an hour: under 36,000 probes the agent takes tens of seconds to start, and the kernel
-waits for an RCU grace period per probe when the probes are disabled (several minutes per round).
+It is slow. Under 36,000 probes the agent takes tens of seconds to start (the first round reaches only a
+few hundred methods), and the kernel waits for an RCU grace period per probe when they are disabled. The
+committed list was recorded by hand with these same steps (three rounds and a console run, about 7 minutes
+of disabling after the first); one later run of this script spent over 15 minutes disabling the probes
+after its first round and was stopped, so this script has not yet been run to the end.
 
   sudo bench/layout/record-method-order.py --agent DIR/otelpower --dbg .../native/otelpower.dbg \\
       --tree /tmp/tree1000 [--out src/OtelPower.Agent/method-order.txt]
@@ -161,8 +164,8 @@ def main():
     parser.add_argument("--dbg", required=True, help="its otelpower.dbg (obj or bin .../native/otelpower.dbg)")
     parser.add_argument("--tree", required=True, help="a synthetic tree from `OtelPower.Bench tree`")
     parser.add_argument("--out", default="src/OtelPower.Agent/method-order.txt")
-    parser.add_argument("--seconds", type=int, default=60, help="per workload and round")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=15, help="per workload and round")
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
     if not os.access(os.path.join(TRACEFS, "uprobe_events"), os.W_OK):
