@@ -25,12 +25,10 @@ workload here never reaches (Kubernetes, GPUs, VMs) keep the compiler's order af
 stale or partial list costs memory, never correctness.
 """
 import argparse
-import bisect
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -211,8 +209,9 @@ def main():
 
     names = [name for address in sorted(ran) for name in methods[address]]
     addresses = sorted(methods)
-    size = sum((addresses[i + 1] if i + 1 < len(addresses) else end) - a
-               for a in ran for i in [bisect.bisect_left(addresses, a)])
+    # A method runs up to the next symbol's address (the last one to the end of the section).
+    sizes = {a: b - a for a, b in zip(addresses, addresses[1:] + [end])}
+    size = sum(sizes[a] for a in ran)
     temporary = args.out + ".tmp"
     with open(temporary, "w") as out:
         # ILC skips lines that name no method, so this header is harmless.
