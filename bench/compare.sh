@@ -6,6 +6,7 @@
 #   bench/compare.sh                 # publish, build, measure (about 5 minutes of publishing the first time)
 #   AGENT=/path/to/otelpower SECONDS_PER_RUN=60 bench/compare.sh
 #   RUNS="1000:0.2" bench/compare.sh  # only the 1,000-process run (PROCESSES:INTERVAL, space-separated)
+#   ROUNDS=3 bench/compare.sh         # each run three times, then the median of each column
 #
 # The agent runs with json (to a file), otlp (http/protobuf to a local sink that answers 200, exporting
 # every second) and prometheus (scraped once a second) on. The process exporter is scraped once per
@@ -16,6 +17,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${SECONDS_PER_RUN:-30}
+rounds=${ROUNDS:-1}
+case "$rounds" in ''|*[!0-9]*|0) echo "[compare] ROUNDS must be a positive whole number, not '$rounds'" >&2; exit 2 ;; esac
 warmup=${WARMUP_SECONDS:-3}
 work=$(mktemp -d "${TMPDIR:-/tmp}/otelpower-compare-XXXXXX")
 pids=()
@@ -73,8 +76,10 @@ results=()
 measure() {
   local processes=$1 interval=$2
   local tree="$work/tree-$processes"
-  log "writing a tree of $processes processes ..."
-  "$work/bench/OtelPower.Bench" tree --processes "$processes" "$tree" >/dev/null
+  if [ ! -d "$tree" ]; then # written once, measured in every round
+    log "writing a tree of $processes processes ..."
+    "$work/bench/OtelPower.Bench" tree --processes "$processes" "$tree" >/dev/null
+  fi
   local procfs="$tree/current/proc" sysfs="$tree/current/sys"
 
   # The agent, all three exporters on.
@@ -132,8 +137,13 @@ measure() {
   fi
 }
 
+# A machine's CPU per sample moves by 10 to 30 % between runs minutes apart (the C floor's too), so with
+# ROUNDS above 1 every column is measured that many times, one round after another, and the median is printed.
 for run in ${RUNS:-1000:0.2 10000:1}; do
-  measure "${run%%:*}" "${run##*:}"
+  for ((round = 1; round <= rounds; round++)); do
+    [ "$rounds" -gt 1 ] && log "round $round of $rounds at ${run%%:*} processes"
+    measure "${run%%:*}" "${run##*:}"
+  done
 done
 
 # Start-up to the first JSON line (the first interval, 10 ms after the first sample) on the 1,000-process
@@ -160,9 +170,30 @@ printf '\n%s\n' "$startup"
 printf '%s CPUs, %s s per run after %s s warm-up, load average %s\n' "$(nproc)" "$seconds" "$warmup" "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf '| processes | interval | agent CPU/sample | process-exporter CPU/scrape | C read floor (back to back / paced) | agent / exporter CPU | agent / C floor (back to back / paced) | agent peak RSS | exporter peak RSS | agent / exporter RSS |\n'
 printf '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n'
+row_line() {
+  IFS='|' read -r n interval a_samples a_cpu a_rss p_samples p_cpu p_rss p_procs floor paced <<<"$1"
+  awk -v label="$2" -v n="$n" -v i="$interval" -v ac="$a_cpu" -v pc="$p_cpu" -v f="$floor" -v fp="$paced" -v ar="$a_rss" -v pr="$p_rss" -v as="$a_samples" -v ps="$p_samples" -v pp="$p_procs" 'BEGIN {
+    printf "| %d%s | %s s | %.2f ms (%d samples) | %.2f ms (%d scrapes, %d procs seen) | %.2f / %.2f ms | %.2fx | %.2fx / %.2fx | %d MiB | %d MiB | %.2fx |\n",
+      n, label, i, ac, as, pc, ps, pp, f, fp, (pc ? ac / pc : 0), (f ? ac / f : 0), (fp ? ac / fp : 0), ar, pr, (pr ? ar / pr : 0) }'
+}
 for row in "${results[@]}"; do
-  IFS='|' read -r n interval a_samples a_cpu a_rss p_samples p_cpu p_rss p_procs floor paced <<<"$row"
-  awk -v n="$n" -v i="$interval" -v ac="$a_cpu" -v pc="$p_cpu" -v f="$floor" -v fp="$paced" -v ar="$a_rss" -v pr="$p_rss" -v as="$a_samples" -v ps="$p_samples" -v pp="$p_procs" 'BEGIN {
-    printf "| %d | %s s | %.2f ms (%d samples) | %.2f ms (%d scrapes, %d procs seen) | %.2f / %.2f ms | %.2fx | %.2fx / %.2fx | %d MiB | %d MiB | %.2fx |\n",
-      n, i, ac, as, pc, ps, pp, f, fp, (pc ? ac / pc : 0), (f ? ac / f : 0), (fp ? ac / fp : 0), ar, pr, (pr ? ar / pr : 0) }'
+  row_line "$row" ""
 done
+if [ "$rounds" -gt 1 ]; then
+  # The median of each column over the rounds of one run (rounds are consecutive in results); its ratios are
+  # those of the medians.
+  for ((first = 0; first < ${#results[@]}; first += rounds)); do
+    median_row=$(printf '%s\n' "${results[@]:first:rounds}" | awk -F'|' -v k="$rounds" '
+      { for (c = 1; c <= NF; c++) v[c, NR] = $c; nf = NF }
+      END {
+        for (c = 1; c <= nf; c++) {
+          for (i = 1; i <= k; i++) a[i] = v[c, i] + 0
+          for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+          m = (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+          printf "%s%s", (c > 1 ? "|" : ""), (c == 2 ? v[2, 1] : m)
+        }
+        print ""
+      }')
+    row_line "$median_row" " (median of $rounds)"
+  done
+fi

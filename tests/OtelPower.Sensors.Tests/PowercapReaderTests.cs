@@ -40,6 +40,10 @@ public sealed class PowercapReaderTests
     [InlineData("not-a-number\n")]
     [InlineData("")]
     [InlineData("-5\n")]
+    [InlineData("+5\n")]
+    [InlineData("18446744073709551616\n")] // ulong.MaxValue + 1
+    [InlineData("12 34\n")]
+    [InlineData("1234567890123456789012345678901234567890123456789012345678901234567890\n")] // longer than any counter
     public void Malformed_counter_is_reported_not_thrown(string contents)
     {
         using var fixture = new FixtureCopy("two-socket");
@@ -49,13 +53,37 @@ public sealed class PowercapReaderTests
         Assert.Equal(ZoneReadError.Malformed, error);
     }
 
+    [Theory]
+    [InlineData("18446744073709551615", 18_446_744_073_709_551_615UL)]
+    [InlineData("  42\n", 42UL)]
+    [InlineData("0\r\n", 0UL)]
+    public void Counter_is_parsed_exactly_whatever_whitespace_surrounds_it(string contents, ulong microjoules)
+    {
+        using var fixture = new FixtureCopy("two-socket");
+        var zone = PowercapReader.Discover(fixture.Sysfs).Zones[0];
+        File.WriteAllText(zone.EnergyFile, contents);
+        Assert.True(PowercapReader.TryRead(zone, out var reading, out var error));
+        Assert.Equal(ZoneReadError.None, error);
+        Assert.Equal(microjoules, reading.EnergyMicrojoules);
+    }
+
+    [Fact]
+    public void Vanished_counter_is_missing()
+    {
+        using var fixture = new FixtureCopy("two-socket");
+        var zone = PowercapReader.Discover(fixture.Sysfs).Zones[0];
+        File.Delete(zone.EnergyFile);
+        Assert.False(PowercapReader.TryRead(zone, out _, out var error));
+        Assert.Equal(ZoneReadError.Missing, error);
+    }
+
     [Fact]
     public void Unreadable_counter_is_permission_denied()
     {
         using var fixture = new FixtureCopy("two-socket");
         var zone = PowercapReader.Discover(fixture.Sysfs).Zones[0];
-        // Tests run as root, for whom chmod denies nothing; .NET reports a directory as access denied,
-        // which is what a non-root reader of energy_uj gets since CVE-2020-8694.
+        // Tests run as root, for whom chmod denies nothing; the reader reports a directory (EISDIR) as access
+        // denied, as .NET did, which is what a non-root reader of energy_uj gets (EACCES) since CVE-2020-8694.
         File.Delete(zone.EnergyFile);
         Directory.CreateDirectory(zone.EnergyFile);
         Assert.False(PowercapReader.TryRead(zone, out _, out var error));

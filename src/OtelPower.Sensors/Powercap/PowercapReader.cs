@@ -1,6 +1,9 @@
+using System.Buffers.Text;
 using System.Collections.Immutable;
 using System.Globalization;
+using System.Text;
 using OtelPower.Attribution;
+using OtelPower.Sensors.Procfs;
 
 namespace OtelPower.Sensors.Powercap;
 
@@ -91,30 +94,35 @@ internal sealed class PowercapReader
 
     private static ulong ReadCounterFile(string path, out ZoneReadError error)
     {
-        try
+        // Read every sample for every zone: open, read and close into the stack, no FileStream, StreamReader or
+        // string. A counter is at most 20 digits and a newline; a longer file fills the buffer and is malformed.
+        const int MaxStackPath = 512;
+        var pathLength = Encoding.UTF8.GetMaxByteCount(path.Length) + 1;
+        Span<byte> nulTerminatedPath = pathLength <= MaxStackPath ? stackalloc byte[MaxStackPath] : new byte[pathLength];
+        var written = Encoding.UTF8.GetBytes(path, nulTerminatedPath);
+        nulTerminatedPath[written] = 0;
+        Span<byte> contents = stackalloc byte[64];
+        if (!RawFileReader.TryReadFile(nulTerminatedPath[..(written + 1)], contents, out var length, out var errno))
         {
-            var text = File.ReadAllText(path).AsSpan().Trim();
-            if (ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value))
+            error = errno switch
             {
-                error = ZoneReadError.None;
-                return value;
-            }
-
-            error = ZoneReadError.Malformed;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            error = ZoneReadError.PermissionDenied;
-        }
-        catch (Exception exception) when (exception is FileNotFoundException or DirectoryNotFoundException)
-        {
-            error = ZoneReadError.Missing;
-        }
-        catch (IOException)
-        {
-            error = ZoneReadError.Failed; // e.g. ENODATA from a zone the firmware disabled
+                // EACCES, EPERM; and EISDIR, which File.ReadAllText reported as access denied too.
+                13 or 1 or 21 => ZoneReadError.PermissionDenied,
+                2 or 20 => ZoneReadError.Missing, // ENOENT, ENOTDIR
+                _ => ZoneReadError.Failed, // e.g. ENODATA from a zone the firmware disabled
+            };
+            return 0;
         }
 
+        var text = contents[..length].Trim(" \t\r\n"u8);
+        if (text.Length > 0 && char.IsAsciiDigit((char)text[0])
+            && Utf8Parser.TryParse(text, out ulong value, out var consumed) && consumed == text.Length)
+        {
+            error = ZoneReadError.None;
+            return value;
+        }
+
+        error = ZoneReadError.Malformed;
         return 0;
     }
 

@@ -27,6 +27,7 @@ internal sealed class ProcfsReader
     private readonly byte[] _nulTerminatedRoot;
     private readonly byte[] _entries = new byte[32 * 1024]; // getdents64 batches: about 1,000 pids each
     private byte[] _buffer = new byte[4096];
+    private int[] _listedPids = new int[1024]; // the pid of each of _readings, the key they are sorted by
     private long _generation;
 
     public ProcfsReader(string procfsRoot, bool includeCommandLine, bool readContainers = true)
@@ -120,10 +121,12 @@ internal sealed class ProcfsReader
         var array = _readings.ToArray();
 
         // procfs lists pids in ascending order, each once, so the listing is sorted already; a fixture tree's
-        // directory (or another filesystem's order) is sorted here.
-        if (!IsSorted(array))
+        // directory (or another filesystem's order) is sorted here. A listing names each pid once, so the pid
+        // alone orders it by (pid, start), and int keys sort without a comparer call per comparison.
+        var pids = _listedPids.AsSpan(0, array.Length);
+        if (!IsSorted(pids))
         {
-            Array.Sort(array, static (a, b) => a.Key.CompareTo(b.Key));
+            pids.Sort(array.AsSpan());
         }
 
         return ImmutableCollectionsMarshal.AsImmutableArray(array);
@@ -143,11 +146,11 @@ internal sealed class ProcfsReader
         return false;
     }
 
-    private static bool IsSorted(ProcessCpuReading[] readings)
+    private static bool IsSorted(ReadOnlySpan<int> pids)
     {
-        for (var i = 1; i < readings.Length; i++)
+        for (var i = 1; i < pids.Length; i++)
         {
-            if (readings[i - 1].Key.CompareTo(readings[i].Key) > 0)
+            if (pids[i - 1] > pids[i])
             {
                 return false;
             }
@@ -182,6 +185,12 @@ internal sealed class ProcfsReader
             "/stat\0"u8.CopyTo(statPath[name.Length..]);
             if (TryReadProcess(root, pid, statPath, out var reading))
             {
+                if (_readings.Count == _listedPids.Length)
+                {
+                    Array.Resize(ref _listedPids, _listedPids.Length * 2);
+                }
+
+                _listedPids[_readings.Count] = pid;
                 _readings.Add(reading);
             }
         }

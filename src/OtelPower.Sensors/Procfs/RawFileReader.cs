@@ -3,9 +3,10 @@ using System.Runtime.InteropServices;
 namespace OtelPower.Sensors.Procfs;
 
 /// <summary>
-/// open/getdents64/openat/read/close through libc, for the per-process hot path: one sample lists the
+/// open/getdents64/openat/read/close through libc, for the files read every sample: one sample lists the
 /// procfs root and reads thousands of PID/stat files, and File.OpenHandle adds an fstat and an advisory flock
-/// to every open. Paths are passed as NUL-terminated UTF-8 spans, so a read allocates nothing.
+/// to every open (File.ReadAllText a FileStream, a StreamReader and a string besides). Paths are passed as
+/// NUL-terminated UTF-8 spans, so a read allocates nothing.
 /// </summary>
 internal static unsafe partial class RawFileReader
 {
@@ -27,7 +28,22 @@ internal static unsafe partial class RawFileReader
             descriptor = OpenAt(directory, path, ReadOnly | CloseOnExec);
         }
 
-        return TryReadAndClose(descriptor, buffer, out length);
+        return TryReadAndClose(descriptor, buffer, out length, out _);
+    }
+
+    /// <summary>
+    /// Reads up to <paramref name="buffer"/>'s length of a file (<c>open</c>, <c>read</c>, <c>close</c>); false
+    /// with the errno in <paramref name="error"/> when it cannot be opened or read.
+    /// </summary>
+    public static bool TryReadFile(ReadOnlySpan<byte> nulTerminatedPath, Span<byte> buffer, out int length, out int error)
+    {
+        int descriptor;
+        fixed (byte* path = nulTerminatedPath)
+        {
+            descriptor = Open(path, ReadOnly | CloseOnExec);
+        }
+
+        return TryReadAndClose(descriptor, buffer, out length, out error);
     }
 
     /// <summary>Opens a directory to list and to open files in; -1 with the errno in <paramref name="error"/> when it cannot.</summary>
@@ -68,11 +84,13 @@ internal static unsafe partial class RawFileReader
 
     public static void CloseDescriptor(int descriptor) => _ = Close(descriptor);
 
-    private static bool TryReadAndClose(int descriptor, Span<byte> buffer, out int length)
+    private static bool TryReadAndClose(int descriptor, Span<byte> buffer, out int length, out int error)
     {
         length = 0;
+        error = 0;
         if (descriptor < 0)
         {
+            error = Marshal.GetLastPInvokeError();
             return false;
         }
 
@@ -91,8 +109,10 @@ internal static unsafe partial class RawFileReader
 
                     if (read < 0)
                     {
-                        if (Marshal.GetLastPInvokeError() == Interrupted)
+                        error = Marshal.GetLastPInvokeError();
+                        if (error == Interrupted)
                         {
+                            error = 0;
                             continue;
                         }
 
