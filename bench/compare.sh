@@ -7,17 +7,24 @@
 #   AGENT=/path/to/otelpower SECONDS_PER_RUN=60 bench/compare.sh
 #   RUNS="1000:0.2" bench/compare.sh  # only the 1,000-process run (PROCESSES:INTERVAL, space-separated)
 #   ROUNDS=3 bench/compare.sh         # each run three times, then the median of each column
+#   LIVE_PERCENT=10 bench/compare.sh  # a live tree: 10 % of the processes use CPU in each interval (below)
 #
 # The agent runs with json (to a file), otlp (http/protobuf to a local sink that answers 200, exporting
 # every second) and prometheus (scraped once a second) on. The process exporter is scraped once per
 # interval, so its "per sample" is per scrape, which is when it reads /proc. CPU is utime + stime from
 # /proc/PID/stat over the measured window, after a warm-up; peak RSS is VmHWM at the end.
+#
+# The tree stands still by default: after the first interval no process uses CPU, so the agent divides no energy
+# and exports no per-process joules. With LIVE_PERCENT=P, bench/live-writer.c runs beside every measure and, each
+# interval, gives P % of the processes a clock tick, advances /proc/stat and counts RAPL energy, as on a busy host.
 # Needs: dotnet, gcc, curl, python3, prometheus-process-exporter (apt-get install prometheus-process-exporter).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${SECONDS_PER_RUN:-30}
 rounds=${ROUNDS:-1}
+live=${LIVE_PERCENT:-}
+case "$live" in ''|[0-9]|[0-9][0-9]|100) ;; *) echo "[compare] LIVE_PERCENT must be a whole number from 0 to 100, not '$live'" >&2; exit 2 ;; esac
 case "$rounds" in ''|*[!0-9]*|0) echo "[compare] ROUNDS must be a positive whole number, not '$rounds'" >&2; exit 2 ;; esac
 warmup=${WARMUP_SECONDS:-3}
 work=$(mktemp -d "${TMPDIR:-/tmp}/otelpower-compare-XXXXXX")
@@ -46,6 +53,7 @@ fi
 log "building the tree generator and the C read floor ..."
 dotnet build bench/OtelPower.Bench -c Release -o "$work/bench" >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
 gcc -O2 -o "$work/read-floor" bench/read-floor.c
+gcc -O2 -o "$work/live-writer" bench/live-writer.c
 
 clock_ticks=$(getconf CLK_TCK)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
@@ -84,6 +92,12 @@ measure() {
     "$work/bench/OtelPower.Bench" tree --processes "$processes" "$tree" >/dev/null
   fi
   local procfs="$tree/current/proc" sysfs="$tree/current/sys"
+  local writer_pid="" writer_log="$work/live-$processes.log"
+  if [ -n "$live" ]; then
+    # Until it is stopped below, after the last measure of this round.
+    "$work/live-writer" "$procfs" "$sysfs" "$interval" "$live" 1000000 >"$writer_log" 2>&1 &
+    writer_pid=$!; pids+=("$writer_pid")
+  fi
 
   # The agent, all three exporters on.
   local json="$work/agent-$processes.jsonl" scrapes="$work/agent-scrapes-$processes"
@@ -136,6 +150,11 @@ measure() {
   # Where the time goes: the agent's user and system time per sample beside the floor's per pass.
   log "$processes processes, user + system per sample: agent $(awk -v u="$((${user1%.*} - ${user0%.*}))" -v s="$((${system1%.*} - ${system0%.*}))" -v n="$agent_samples" 'BEGIN { printf "%.2f + %.2f ms", n ? u / n : 0, n ? s / n : 0 }'); C floor back to back $(user_plus_system "$floor_line"), paced $(user_plus_system "$paced_line")"
 
+  if [ -n "$writer_pid" ]; then
+    kill -TERM "$writer_pid"; wait "$writer_pid" || true
+    log "live tree at $processes processes (the writer's own CPU, outside every figure): $(cat "$writer_log")"
+  fi
+
   results+=("$processes|$interval|$agent_samples|$agent_cpu|$((agent_hwm / 1024))|$pe_samples|$pe_cpu|$((pe_hwm / 1024))|$pe_procs|$floor|$paced")
   log "agent smaps_rollup at $processes processes: $agent_rollup"
   if [ "$agent_samples" -lt $(awk -v s="$seconds" -v i="$interval" 'BEGIN { printf "%d", s / i * 0.9 }') ]; then
@@ -173,7 +192,8 @@ PY
 ) || startup="start-up not measured (no 1,000-process run)"
 
 printf '\n%s\n' "$startup"
-printf '%s CPUs, %s s per run after %s s warm-up, load average %s\n' "$(nproc)" "$seconds" "$warmup" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%s CPUs, %s s per run after %s s warm-up, load average %s; %s\n' "$(nproc)" "$seconds" "$warmup" "$(cut -d' ' -f1-3 /proc/loadavg)" \
+  "$([ -n "$live" ] && echo "live tree: $live % of the processes use CPU in each interval" || echo "a tree that stands still")"
 printf '| processes | interval | agent CPU/sample | process-exporter CPU/scrape | C read floor (back to back / paced) | agent / exporter CPU | agent / C floor (back to back / paced) | agent peak RSS | exporter peak RSS | agent / exporter RSS |\n'
 printf '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n'
 row_line() {
