@@ -365,7 +365,11 @@ internal sealed class PowerMetricsView
     {
         var tags = new List<KeyValuePair<string, object?>>(10)
         {
-            new(SemanticConventions.ProcessPid, (long)process.Pid),
+            // An int, not a long: OpenTelemetry's metric point lookup hashes long, double and the like with a seed
+            // from RandomNumberGenerator, whose first use loads OpenSSL (libcrypto and libssl, about 3.7 MiB
+            // resident) into an agent that speaks plain HTTP. An int is hashed as it is, and OTLP sends it as
+            // the same intValue.
+            new(SemanticConventions.ProcessPid, process.Pid),
             new(SemanticConventions.ProcessExecutableName, process.ExecutableName),
             source,
             hwType,

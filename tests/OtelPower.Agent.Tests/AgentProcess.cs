@@ -43,16 +43,26 @@ internal sealed class AgentProcess : IAsyncDisposable
         }
     }
 
-    public static AgentProcess Start(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
+    /// <summary>The agent's process id, for what only /proc/PID tells (its mappings).</summary>
+    public int Id => _process.Id;
+
+    /// <param name="arguments">The agent's command line.</param>
+    /// <param name="environment">Variables to set for it.</param>
+    /// <param name="executable">A published <c>otelpower</c> to run instead of the built <c>otelpower.dll</c> on the JIT.</param>
+    public static AgentProcess Start(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null, string? executable = null)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(executable ?? "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(AgentDll);
+        if (executable is null)
+        {
+            start.ArgumentList.Add(AgentDll);
+        }
+
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);

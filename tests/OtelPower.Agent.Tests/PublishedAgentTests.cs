@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using OtelPower.Deployment.Tests;
+using OtelPower.Testing;
 
 namespace OtelPower.Agent.Tests;
 
@@ -47,6 +48,45 @@ public sealed class PublishedAgentTests : IDisposable
             Assert.Equal("rapl", document.RootElement.GetProperty("source").GetString());
             Assert.Equal(8, document.RootElement.GetProperty("zones").GetArrayLength());
         });
+
+        await Process_series_leave_OpenSsl_unloaded(Path.Combine(_output, "otelpower"));
+    }
+
+    /// <summary>
+    /// On a host whose processes use CPU, every scrape puts per-process series (with a <c>process.pid</c>)
+    /// through the SDK, and a long or double attribute value there once loaded OpenSSL (about 3.7 MiB resident,
+    /// for a random hash seed) into an agent that speaks plain HTTP. A host that stands still never showed it.
+    /// </summary>
+    private static async Task Process_series_leave_OpenSsl_unloaded(string executable)
+    {
+        using var directory = new TemporaryDirectory();
+        var tree = new SyntheticHostTree(directory.Path);
+        ulong package = 1_000_000, busy = 1_000, total = 10_000, web = 100;
+        tree.WriteZone("intel-rapl:0", "package-0", package);
+        tree.WriteCpu(busy, total - busy, cpuCount: 4);
+        tree.WriteProcess(100, "web", web, startTicks: 10);
+
+        await using var agent = AgentProcess.Start(
+            ["--procfs", tree.Procfs, "--sysfs", tree.Sysfs, "--cgroupfs", "", "--container-engines", "",
+             "--interval", "0.1", "--exporter", "json,prometheus", "--prometheus-port", "0"],
+            executable: executable);
+        var port = await agent.PrometheusPortAsync();
+        await agent.ReadLineAsync(TimeSpan.FromSeconds(30)); // the baseline is taken
+
+        tree.BeginStep();
+        tree.WriteEnergy("intel-rapl:0", package += 5_000_000);
+        tree.WriteCpu(busy += 200, (total += 400) - busy, cpuCount: 4);
+        tree.WriteProcess(100, "web", web += 200, startTicks: 10);
+        tree.CommitStep();
+        await agent.ReadUntilAsync(line => line.GetProperty("processes").GetArrayLength() > 0, "with the process's energy");
+
+        using var http = new HttpClient();
+        var metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/metrics"));
+        Assert.Contains("process_pid=\"100\"", metrics, StringComparison.Ordinal);
+
+        var mappings = await File.ReadAllTextAsync($"/proc/{agent.Id}/maps");
+        Assert.DoesNotContain("libcrypto", mappings, StringComparison.Ordinal);
+        Assert.DoesNotContain("libssl", mappings, StringComparison.Ordinal);
     }
 
     private static async Task<(int ExitCode, string Output, string Errors)> RunAsync(string file, IEnumerable<string> arguments, TimeSpan limit)

@@ -38,12 +38,12 @@ public sealed class CounterStartGateTests
         var exported = harness.Collect()["otelpower.process.energy"];
         Assert.Equal(0.0, exported.Single(p => (string?)p.Attributes["process.executable.name"] == "db" && !p.Attributes.ContainsKey("process.pid")).Value);
         Assert.Equal(4.0, exported.Single(p => (string?)p.Attributes["process.executable.name"] == "web" && !p.Attributes.ContainsKey("process.pid")).Value, 9);
-        Assert.Equal(2.0, exported.Single(p => p.Attributes.ContainsKey("process.pid") && (long?)p.Attributes["process.pid"] == 100).Value, 9); // web's series goes on
+        Assert.Equal(2.0, exported.Single(p => p.Attributes.ContainsKey("process.pid") && (int?)p.Attributes["process.pid"] == 100).Value, 9); // web's series goes on
 
         // Credited on the next export: 2 J in db's executable series (its first interval), 2 J in its pid series.
         var next = harness.Collect()["otelpower.process.energy"];
         Assert.Equal(2.0, next.Single(p => (string?)p.Attributes["process.executable.name"] == "db" && !p.Attributes.ContainsKey("process.pid")).Value, 9);
-        Assert.Equal(2.0, next.Single(p => p.Attributes.ContainsKey("process.pid") && (long?)p.Attributes["process.pid"] == 200).Value, 9);
+        Assert.Equal(2.0, next.Single(p => p.Attributes.ContainsKey("process.pid") && (int?)p.Attributes["process.pid"] == 200).Value, 9);
     }
 
     [Fact]

@@ -72,7 +72,7 @@ public sealed class PlatformInstrumentationTests
         // its executable's series and the rest in its own, as for the CPU set.
         Assert.Equal(75.0, platformSeries.Sum(p => p.Value), 9);
         Assert.All(platformSeries, p => Assert.Equal("acpi_power_meter", p.Attributes["otelpower.source"]));
-        Assert.Equal(37.5, platformSeries.Single(p => p.Attributes.TryGetValue("process.pid", out var pid) && (long?)pid == 10L).Value, 9);
+        Assert.Equal(37.5, platformSeries.Single(p => p.Attributes.TryGetValue("process.pid", out var pid) && (int?)pid == 10).Value, 9);
         Assert.Equal(225.0, metrics["otelpower.idle.energy"].Single(p => (string?)p.Attributes["hw.type"] == "platform").Value, 9);
         Assert.Equal(50.0, metrics["otelpower.process.energy"].Where(p => (string?)p.Attributes["hw.type"] == "cpu").Sum(p => p.Value), 9);
         Assert.Equal(37.5, metrics["otelpower.process.power"].Single(p => (string?)p.Attributes["hw.type"] == "platform" && p.Attributes.ContainsKey("process.pid")).Value, 9);

@@ -137,7 +137,7 @@ public sealed class PowerInstrumentationTests
         Assert.Equal(4.0, first.Single(p => !p.Attributes.ContainsKey("process.pid")).Value, 9);
         var promoted = first.Single(p => p.Attributes.ContainsKey("process.pid"));
         Assert.Equal(0.0, promoted.Value);
-        Assert.Equal(100L, promoted.Attributes["process.pid"]);
+        Assert.Equal(100, promoted.Attributes["process.pid"]);
         Assert.Equal("web", promoted.Attributes["process.executable.name"]);
 
         // Interval 2: the pid series counts its 3 J; the executable series keeps its 4 J.
@@ -264,7 +264,7 @@ public sealed class ProcessFilterTests
 
         var metrics = harness.CollectSettled();
         var own = Assert.Single(metrics["otelpower.process.energy"]);
-        Assert.Equal(42L, own.Attributes["process.pid"]);
+        Assert.Equal(42, own.Attributes["process.pid"]);
         Assert.Equal(3.0, own.Value, 9);
         Assert.Equal(20.0, Assert.Single(metrics["hw.host.energy"]).Value, 9);
     }
