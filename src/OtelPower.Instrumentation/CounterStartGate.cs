@@ -16,7 +16,7 @@ namespace OtelPower.Instrumentation;
 /// </remarks>
 internal sealed class CounterStartGate
 {
-    private readonly Dictionary<string, SeriesState> _series = new(StringComparer.Ordinal);
+    private readonly Dictionary<KeyValuePair<string, object?>[], SeriesState> _series = new(AttributeSetComparer.Instance);
     private long _generation;
 
     /// <summary>Series followed; series that ended leave once their final value was collected.</summary>
@@ -43,14 +43,15 @@ internal sealed class CounterStartGate
         }
 
         var result = new List<Measurement<double>>(measurements.Count);
+        var byAttributes = _series.GetAlternateLookup<ReadOnlySpan<KeyValuePair<string, object?>>>();
         foreach (var measurement in measurements)
         {
-            var tags = measurement.Tags.ToArray();
-            var key = PowerMetricsView.AttributeKey(tags);
-            if (!_series.TryGetValue(key, out var state))
+            // A series already followed is found from the measurement's own attributes: nothing is copied or joined.
+            if (!byAttributes.TryGetValue(measurement.Tags, out var state))
             {
+                var tags = measurement.Tags.ToArray();
                 state = new SeriesState(tags);
-                _series[key] = state;
+                _series[tags] = state;
             }
 
             state.Generation = _generation;
