@@ -57,10 +57,11 @@ gcc -O2 -o "$work/live-writer" bench/live-writer.c
 
 clock_ticks=$(getconf CLK_TCK)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-cpu_ms() { awk -v hz="$clock_ticks" '{ sub(/.*\) /, ""); print ($12 + $13) * 1000 / hz }' "/proc/$1/stat"; }
 # "4.362 ms/pass (user 0.312, system 4.051), ..." from read-floor as "0.31 + 4.05 ms".
 user_plus_system() { awk '{ u = $4; s = $6; gsub(/[^0-9.]/, "", u); gsub(/[^0-9.]/, "", s); printf "%.2f + %.2f ms", u, s }' <<<"$1"; }
+# utime and stime of PID, in ms; cpu_ms is their sum.
 user_system_ms() { awk -v hz="$clock_ticks" '{ sub(/.*\) /, ""); print $12 * 1000 / hz, $13 * 1000 / hz }' "/proc/$1/stat"; }
+cpu_ms() { user_system_ms "$1" | awk '{ print $1 + $2 }'; }
 peak_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 rollup() { awk '/^(Rss|Anonymous|Private_Clean|Shared_Clean):/ { printf "%s%s %d MiB", sep, $1, $2 / 1024; sep = ", " }' "/proc/$1/smaps_rollup"; }
 
@@ -112,14 +113,15 @@ measure() {
   [ -n "$prom_port" ] || { log "the agent did not say where /metrics is:"; cat "$work/agent-$processes.log" >&2; exit 1; }
   scrape_loop "http://127.0.0.1:$prom_port/metrics" 1 "$scrapes" &
   local agent_scraper=$!; pids+=("$agent_scraper")
-  local lines0 cpu0 user0 system0; lines0=$(wc -l <"$json"); cpu0=$(cpu_ms "$agent_pid"); read -r user0 system0 < <(user_system_ms "$agent_pid")
+  local lines0 user0 system0; lines0=$(wc -l <"$json"); read -r user0 system0 < <(user_system_ms "$agent_pid")
   sleep "$seconds"
-  local lines1 cpu1 user1 system1; lines1=$(wc -l <"$json"); cpu1=$(cpu_ms "$agent_pid"); read -r user1 system1 < <(user_system_ms "$agent_pid")
+  local lines1 user1 system1; lines1=$(wc -l <"$json"); read -r user1 system1 < <(user_system_ms "$agent_pid")
   local agent_hwm; agent_hwm=$(peak_kib "$agent_pid")
   local agent_rollup; agent_rollup=$(rollup "$agent_pid")
   kill "$agent_scraper" "$agent_pid"; wait "$agent_pid" 2>/dev/null || true
   local agent_samples=$((lines1 - lines0))
-  local agent_cpu; agent_cpu=$(awk -v c="$((${cpu1%.*} - ${cpu0%.*}))" -v n="$agent_samples" 'BEGIN { printf "%.2f", n ? c / n : 0 }')
+  local agent_user=$((${user1%.*} - ${user0%.*})) agent_system=$((${system1%.*} - ${system0%.*}))
+  local agent_cpu; agent_cpu=$(awk -v c="$((agent_user + agent_system))" -v n="$agent_samples" 'BEGIN { printf "%.2f", n ? c / n : 0 }')
 
   # prometheus-process-exporter on the same tree, scraped once per interval.
   local pe_port; pe_port=$(free_port)
@@ -148,7 +150,7 @@ measure() {
   local paced_line; paced_line=$("$work/read-floor" "$procfs" "$paced_passes" "$interval")
   local floor paced; floor=${floor_line%% *}; paced=${paced_line%% *}
   # Where the time goes: the agent's user and system time per sample beside the floor's per pass.
-  log "$processes processes, user + system per sample: agent $(awk -v u="$((${user1%.*} - ${user0%.*}))" -v s="$((${system1%.*} - ${system0%.*}))" -v n="$agent_samples" 'BEGIN { printf "%.2f + %.2f ms", n ? u / n : 0, n ? s / n : 0 }'); C floor back to back $(user_plus_system "$floor_line"), paced $(user_plus_system "$paced_line")"
+  log "$processes processes, user + system per sample: agent $(awk -v u="$agent_user" -v s="$agent_system" -v n="$agent_samples" 'BEGIN { printf "%.2f + %.2f ms", n ? u / n : 0, n ? s / n : 0 }'); C floor back to back $(user_plus_system "$floor_line"), paced $(user_plus_system "$paced_line")"
 
   if [ -n "$writer_pid" ]; then
     kill -TERM "$writer_pid"; wait "$writer_pid" || true

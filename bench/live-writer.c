@@ -22,16 +22,14 @@
 #include <unistd.h>
 
 typedef struct {
-    char path[4096];        /* PROCFS/PID/stat */
-    int fd;
+    int fd;                 /* PROCFS/PID/stat, open for writing */
     char head[1024];        /* fields 1 to 13, with the space after field 13 */
     unsigned long long utime;
     char tail[1024];        /* from the space before field 15 to the end */
 } process_t;
 
 typedef struct {
-    char path[4096];
-    int fd;
+    int fd;                 /* energy_uj, open for writing */
     unsigned long long microjoules;
     unsigned long long per_interval;
 } zone_t;
@@ -122,10 +120,11 @@ int main(int argc, char **argv) {
         if (!isdigit((unsigned char)entry->d_name[0])) continue;
         if (count == capacity) processes = realloc(processes, (capacity *= 2) * sizeof *processes);
         process_t *process = &processes[count];
-        snprintf(process->path, sizeof process->path, "%s/%s/stat", procfs, entry->d_name);
-        if (read_file(process->path, line, sizeof line) <= 0 || split_stat(line, process) != 0
-            || (process->fd = open_for_rewrite(process->path)) < 0) {
-            fprintf(stderr, "%s: not a writable stat line, left alone\n", process->path);
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s/stat", procfs, entry->d_name);
+        if (read_file(path, line, sizeof line) <= 0 || split_stat(line, process) != 0
+            || (process->fd = open_for_rewrite(path)) < 0) {
+            fprintf(stderr, "%s: not a writable stat line, left alone\n", path);
             continue;
         }
         count++;
@@ -163,10 +162,10 @@ int main(int argc, char **argv) {
         while ((entry = readdir(dir)) && zone_count < 64) {
             if (strncmp(entry->d_name, "intel-rapl:", 11) != 0) continue;
             zone_t *zone = &zones[zone_count];
-            char name_path[4096], name[256];
-            snprintf(zone->path, sizeof zone->path, "%s/%s/energy_uj", powercap, entry->d_name);
+            char energy_path[4096], name_path[4096], name[256];
+            snprintf(energy_path, sizeof energy_path, "%s/%s/energy_uj", powercap, entry->d_name);
             snprintf(name_path, sizeof name_path, "%s/%s/name", powercap, entry->d_name);
-            if (read_file(zone->path, line, sizeof line) <= 0 || (zone->fd = open_for_rewrite(zone->path)) < 0) continue;
+            if (read_file(energy_path, line, sizeof line) <= 0 || (zone->fd = open_for_rewrite(energy_path)) < 0) continue;
             zone->microjoules = strtoull(line, NULL, 10);
             double watts = read_file(name_path, name, sizeof name) > 0 && strncmp(name, "dram", 4) == 0 ? 4 : 40;
             zone->per_interval = (unsigned long long)(watts * interval * 1e6);

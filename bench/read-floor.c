@@ -12,17 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double user_ms(void) {
-    struct rusage u;
-    getrusage(RUSAGE_SELF, &u);
-    return u.ru_utime.tv_sec * 1e3 + u.ru_utime.tv_usec / 1e3;
-}
-
-static double system_ms(void) {
-    struct rusage u;
-    getrusage(RUSAGE_SELF, &u);
-    return u.ru_stime.tv_sec * 1e3 + u.ru_stime.tv_usec / 1e3;
-}
+static double ms(struct timeval t) { return t.tv_sec * 1e3 + t.tv_usec / 1e3; }
 
 int main(int argc, char **argv) {
     if (argc != 3 && argc != 4) {
@@ -33,7 +23,8 @@ int main(int argc, char **argv) {
     double interval = argc == 4 ? atof(argv[3]) : 0;
     char path[4096], buffer[4096];
     long files = 0, bytes = 0;
-    double user_start = user_ms(), system_start = system_ms();
+    struct rusage start, end;
+    getrusage(RUSAGE_SELF, &start);
     for (int pass = 0; pass < passes; pass++) {
         DIR *dir = opendir(argv[1]);
         if (!dir) { perror(argv[1]); return 1; }
@@ -53,7 +44,8 @@ int main(int argc, char **argv) {
             nanosleep(&gap, NULL);
         }
     }
-    double user = (user_ms() - user_start) / passes, system = (system_ms() - system_start) / passes;
+    getrusage(RUSAGE_SELF, &end);
+    double user = (ms(end.ru_utime) - ms(start.ru_utime)) / passes, system = (ms(end.ru_stime) - ms(start.ru_stime)) / passes;
     printf("%.3f ms/pass (user %.3f, system %.3f), %ld files/pass, %ld bytes/pass\n", user + system, user, system, files / passes, bytes / passes);
     return 0;
 }

@@ -156,13 +156,19 @@ def stop(process):
         process.wait()
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def recorder_arguments(description, seconds, seconds_help):
+    """The command line both recorders take (record-touched-methods.py adds its own to it)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--agent", required=True, help="the published otelpower executable")
     parser.add_argument("--dbg", required=True, help="its otelpower.dbg (obj or bin .../native/otelpower.dbg)")
     parser.add_argument("--tree", required=True, help="a synthetic tree from `OtelPower.Bench tree`")
     parser.add_argument("--out", default="src/OtelPower.Agent/method-order.txt")
-    parser.add_argument("--seconds", type=int, default=15, help="per workload and round")
+    parser.add_argument("--seconds", type=int, default=seconds, help=seconds_help)
+    return parser
+
+
+def main():
+    parser = recorder_arguments(__doc__.splitlines()[0], 15, "per workload and round")
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 

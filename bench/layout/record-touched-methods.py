@@ -18,7 +18,6 @@ console default), with bench/live-writer.c making the tree live, so that the per
 The methods already listed keep their place; the new ones are appended in address order, so they join the
 block that ILC lays out first.
 """
-import argparse
 import ctypes
 import importlib.util
 import mmap
@@ -87,15 +86,10 @@ def evict(path):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--agent", required=True, help="the published otelpower executable")
-    parser.add_argument("--dbg", required=True, help="its otelpower.dbg (bin .../native/otelpower.dbg)")
-    parser.add_argument("--tree", required=True, help="a synthetic tree from `OtelPower.Bench tree`")
-    parser.add_argument("--out", default="src/OtelPower.Agent/method-order.txt")
-    parser.add_argument("--seconds", type=int, default=20, help="per workload")
+    recorder = load_uprobe_recorder()
+    parser = recorder.recorder_arguments(__doc__.splitlines()[0], 20, "per workload")
     parser.add_argument("--live-percent", type=int, default=10, help="processes that use CPU in each interval")
     args = parser.parse_args()
-    recorder = load_uprobe_recorder()
 
     work = tempfile.mkdtemp(prefix="touched-methods-")
     agent = os.path.join(work, "otelpower")
