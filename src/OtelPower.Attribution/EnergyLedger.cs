@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Immutable;
 using System.Runtime.InteropServices;
 using OtelPower.Attribution.Pools;
@@ -140,18 +141,27 @@ public sealed class EnergyLedger
     private static ImmutableArray<ProcessEnergy> AccumulateProcesses(AttributionSnapshot? latest, IntervalAttribution interval, TimeSpan duration)
     {
         var before = latest?.Processes ?? [];
-        var match = SortedJoin.Match(before.AsSpan(), interval.Processes.AsSpan(), static p => p.Key, static p => p.Process.Key);
         var processes = new ProcessEnergy[interval.Processes.Length];
-        for (var i = 0; i < processes.Length; i++)
+        var rentedMatch = ArrayPool<int>.Shared.Rent(processes.Length); // per process, per sample: not left to the GC
+        try
         {
-            var delta = interval.Processes[i];
-            ProcessEnergy? tally = match[i] >= 0 ? before[match[i]] : null;
-            processes[i] = new ProcessEnergy(
-                delta.Process,
-                Accumulate(tally?.Energy, delta.Energy, duration),
-                delta.CpuTicks,
-                Accumulate(tally?.Gpu, delta.GpuEnergy, duration),
-                Accumulate(tally?.Platform, delta.PlatformEnergy, duration));
+            var match = rentedMatch.AsSpan(0, processes.Length);
+            SortedJoin.Match(before.AsSpan(), interval.Processes.AsSpan(), static p => p.Key, static p => p.Process.Key, match);
+            for (var i = 0; i < processes.Length; i++)
+            {
+                var delta = interval.Processes[i];
+                ProcessEnergy? tally = match[i] >= 0 ? before[match[i]] : null;
+                processes[i] = new ProcessEnergy(
+                    delta.Process,
+                    Accumulate(tally?.Energy, delta.Energy, duration),
+                    delta.CpuTicks,
+                    Accumulate(tally?.Gpu, delta.GpuEnergy, duration),
+                    Accumulate(tally?.Platform, delta.PlatformEnergy, duration));
+            }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(rentedMatch);
         }
 
         return ImmutableCollectionsMarshal.AsImmutableArray(processes);

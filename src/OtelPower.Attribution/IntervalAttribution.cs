@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Immutable;
 using System.Runtime.InteropServices;
 using OtelPower.Attribution.Pools;
@@ -130,6 +131,27 @@ internal sealed class IntervalAttribution
             throw new ArgumentException("The current sample precedes the previous one.", nameof(current));
         }
 
+        // The per-process working arrays (three of them, 20 KB at 1,000 processes) are rented: each sample would
+        // otherwise leave them to the GC, and gen0 collections follow the bytes a sample allocates.
+        var processCount = current.Processes.Length;
+        var rentedMatch = ArrayPool<int>.Shared.Rent(processCount);
+        var rentedTicks = ArrayPool<ulong>.Shared.Rent(processCount);
+        var rentedGpu = ArrayPool<long>.Shared.Rent(processCount);
+        try
+        {
+            return Compute(previous, current, attributePlatformOther, interval, rentedMatch.AsSpan(0, processCount), rentedTicks.AsSpan(0, processCount), rentedGpu.AsSpan(0, processCount));
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(rentedMatch);
+            ArrayPool<ulong>.Shared.Return(rentedTicks);
+            ArrayPool<long>.Shared.Return(rentedGpu);
+        }
+    }
+
+    private static IntervalAttribution Compute(
+        HostSample previous, HostSample current, bool attributePlatformOther, TimeSpan interval, Span<int> processMatch, Span<ulong> processTicks, Span<long> gpuByProcess)
+    {
         var zones = new ZoneDelta[current.Zones.Length];
         long hostMicrojoules = 0;
         for (var i = 0; i < zones.Length; i++)
@@ -147,9 +169,8 @@ internal sealed class IntervalAttribution
         }
 
         // Every CPU time is compared in microseconds: process and host ticks (USER_HZ) and workloads' usage_usec.
-        var processMatch = SortedJoin.Match(previous.Processes.AsSpan(), current.Processes.AsSpan(), static p => p.Key, static p => p.Key);
+        SortedJoin.Match(previous.Processes.AsSpan(), current.Processes.AsSpan(), static p => p.Key, static p => p.Key, processMatch);
         var workloadMatch = SortedJoin.Match(previous.Workloads.AsSpan(), current.Workloads.AsSpan(), static w => w.Key, static w => w.Key);
-        var processTicks = new ulong[processMatch.Length];
         ulong allProcesses = 0, processesOutsideWorkloads = 0, allWorkloads = 0;
         for (var i = 0; i < processTicks.Length; i++)
         {
@@ -178,7 +199,7 @@ internal sealed class IntervalAttribution
         var hostTicks = Progress(previous.Cpu.TotalTicks, current.Cpu.TotalTicks);
         var denominator = Math.Max(current.TicksToMicroseconds(hostTicks), Math.Max(allProcesses, allWorkloads + processesOutsideWorkloads));
 
-        var gpuByProcess = new long[processTicks.Length];
+        gpuByProcess.Clear();
         var pools = PoolAttribution.Compute(previous, current, gpuByProcess);
         long gpuMicrojoules = 0;
         long? platformMicrojoules = null;

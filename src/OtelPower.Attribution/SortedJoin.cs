@@ -12,6 +12,18 @@ internal static class SortedJoin
         where TKey : IComparable<TKey>
     {
         var matches = new int[now.Length];
+        Match(before, now, keyOfBefore, keyOfNow, matches);
+        return matches;
+    }
+
+    /// <summary>
+    /// <see cref="Match{TBefore, TNow, TKey}(ReadOnlySpan{TBefore}, ReadOnlySpan{TNow}, Func{TBefore, TKey}, Func{TNow, TKey})"/>
+    /// into <paramref name="matches"/> (as long as <paramref name="now"/>), for a caller that rents it.
+    /// </summary>
+    public static void Match<TBefore, TNow, TKey>(
+        ReadOnlySpan<TBefore> before, ReadOnlySpan<TNow> now, Func<TBefore, TKey> keyOfBefore, Func<TNow, TKey> keyOfNow, Span<int> matches)
+        where TKey : IComparable<TKey>
+    {
         var j = 0;
         for (var i = 0; i < now.Length; i++)
         {
@@ -23,8 +35,6 @@ internal static class SortedJoin
 
             matches[i] = j < before.Length && keyOfBefore(before[j]).CompareTo(key) == 0 ? j : -1;
         }
-
-        return matches;
     }
 
     /// <summary>The index of <paramref name="key"/> in a sorted list, or -1.</summary>

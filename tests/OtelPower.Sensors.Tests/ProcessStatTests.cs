@@ -31,11 +31,26 @@ public sealed class ProcessStatTests
     }
 
     [Theory]
+    [InlineData("100 (x) S 1 100 100 0 -1 0 10 0 0 0 300 100 7 9 20 0 1 0 4242\n")] // starttime is the last field
+    [InlineData("100 (x) S 1 100 100 0 -1 0 10 0 0 0 300 100 7 9 20 0 1 0 4242")] // and without a newline
+    [InlineData("100 (x)  S  1 100 100 0 -1 0   10 0 0 0 300 100 7 9 20 0 1 0 4242 1048576\n")] // runs of spaces
+    public void Fields_are_found_wherever_the_line_ends_and_however_they_are_spaced(string line)
+    {
+        Assert.True(ProcessStat.TryParse(Encoding.UTF8.GetBytes(line), out var stat));
+        Assert.Equal(1, stat.ParentPid);
+        Assert.Equal(300UL, stat.UserTicks);
+        Assert.Equal(100UL, stat.SystemTicks);
+        Assert.Equal(4242UL, stat.StartTicks);
+    }
+
+    [Theory]
     [InlineData("")]
     [InlineData("100 (broken S 1 2")]
     [InlineData("(nopid) " + Tail)]
     [InlineData("abc (x) " + Tail)]
     [InlineData("100 (x) S 1 100")]
+    [InlineData("100 (x) S 1 100 100 0 -1 0 10 0 0 0 300 100 7 9 20 0 1 0   \n")] // no starttime
+    [InlineData("100 (x) S 1 100 100 0 -1 0 10 0 0 0 300 100 7 9 20 0 1 0 \n")]
     [InlineData("100 (x) S one 100 100 0 -1 0 10 0 0 0 300 100 7 9 20 0 1 0 4242")]
     [InlineData("100 (x) S 1 100 100 0 -1 0 10 0 0 0 -3 100 7 9 20 0 1 0 4242")]
     public void Malformed_lines_are_rejected(string line) =>

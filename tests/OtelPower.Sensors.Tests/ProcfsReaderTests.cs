@@ -126,6 +126,40 @@ public sealed class ProcfsReaderTests
         Assert.Equal((ulong)((12_345 % 7) + 1), processes.Single(p => p.Key.Pid == 12_345).CpuTicks);
     }
 
+    [Fact]
+    public void One_reader_follows_a_process_count_that_grows_stays_and_shrinks()
+    {
+        // The reader sizes each sample's array by the previous sample's count: every case of that guess is read exactly.
+        using var fixture = new FixtureCopy("two-socket");
+        var reader = new ProcfsReader(fixture.Procfs, includeCommandLine: false);
+        int[] fixturePids = [1, 2, 50, 100, 101, 102, 103, 200, 201];
+        Assert.Equal(fixturePids, reader.ReadProcesses().Select(p => p.Key.Pid));
+
+        var added = Enumerable.Range(5_000, 40).ToList();
+        foreach (var pid in added)
+        {
+            Directory.CreateDirectory(fixture.Path_("proc", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            fixture.Write($"proc/{pid}/stat", $"{pid} (worker) S 1 1 1 0 -1 0 0 0 0 0 {pid % 5} 2 0 0 20 0 1 0 {pid} 0 0\n");
+        }
+
+        for (var sample = 0; sample < 2; sample++)
+        {
+            var grown = reader.ReadProcesses();
+            Assert.Equal([.. fixturePids, .. added], grown.Select(p => p.Key.Pid));
+            Assert.Equal((ulong)((5_013 % 5) + 2), grown.Single(p => p.Key.Pid == 5_013).CpuTicks);
+        }
+
+        foreach (var pid in added.Skip(3))
+        {
+            Directory.Delete(fixture.Path_("proc", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)), recursive: true);
+        }
+
+        var shrunk = reader.ReadProcesses();
+        Assert.Equal([.. fixturePids, 5_000, 5_001, 5_002], shrunk.Select(p => p.Key.Pid));
+        Assert.Equal(12, shrunk.Length);
+        Assert.Equal(12, reader.CachedProcessCount);
+    }
+
     [Theory]
     [InlineData("1", 1)]
     [InlineData("4194304", 4194304)]

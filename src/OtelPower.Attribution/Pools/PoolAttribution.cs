@@ -24,11 +24,10 @@ public static class PoolAttribution
     /// Computes every pool of <paramref name="current"/> against <paramref name="previous"/>; adds each
     /// process's GPU share into <paramref name="gpuMicrojoulesByProcess"/> (indexed like current.Processes).
     /// </summary>
-    internal static ImmutableArray<PoolDelta> Compute(HostSample previous, HostSample current, long[] gpuMicrojoulesByProcess)
+    internal static ImmutableArray<PoolDelta> Compute(HostSample previous, HostSample current, Span<long> gpuMicrojoulesByProcess)
     {
         ArgumentNullException.ThrowIfNull(previous);
         ArgumentNullException.ThrowIfNull(current);
-        ArgumentNullException.ThrowIfNull(gpuMicrojoulesByProcess);
         if (current.Pools.IsEmpty)
         {
             return [];

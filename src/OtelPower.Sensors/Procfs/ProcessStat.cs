@@ -35,25 +35,52 @@ internal readonly record struct ProcessStat(int Pid, int ParentPid, uint Flags, 
             return false;
         }
 
-        if (!Utf8Parser.TryParse(line[..open].TrimEnd((byte)' '), out int pid, out var consumed) || consumed != line[..open].TrimEnd((byte)' ').Length)
+        var pidText = line[..open].TrimEnd((byte)' ');
+        if (!Utf8Parser.TryParse(pidText, out int pid, out var consumed) || consumed != pidText.Length)
         {
             return false;
         }
 
         // After ") ": state is field 3; we want 4 (ppid), 9 (flags), 14 (utime), 15 (stime), 22 (starttime).
+        // One scan over the bytes: the fields between are skipped, not sliced and searched one by one (this
+        // runs for every process, every sample).
         var rest = line[(close + 1)..];
         int parentPid = 0;
         uint flags = 0;
         ulong utime = 0, stime = 0, start = 0;
         var field = 2;
         var found = 0;
-        while (!rest.IsEmpty && field < 22)
+        var position = 0;
+        while (field < 22)
         {
-            rest = rest.TrimStart((byte)' ');
-            var end = rest.IndexOf((byte)' ');
-            var token = end < 0 ? rest.TrimEnd((byte)'\n') : rest[..end];
-            rest = end < 0 ? [] : rest[end..];
+            while (position < rest.Length && rest[position] == (byte)' ')
+            {
+                position++;
+            }
+
+            if (position == rest.Length)
+            {
+                break;
+            }
+
+            var tokenStart = position;
+            while (position < rest.Length && rest[position] != (byte)' ')
+            {
+                position++;
+            }
+
             field++;
+            if (field is not (3 or 4 or 9 or 14 or 15 or 22))
+            {
+                continue;
+            }
+
+            var token = rest[tokenStart..position];
+            if (position == rest.Length)
+            {
+                token = token.TrimEnd((byte)'\n');
+            }
+
             var ok = field switch
             {
                 3 => token.Length > 0,
@@ -61,15 +88,14 @@ internal readonly record struct ProcessStat(int Pid, int ParentPid, uint Flags, 
                 9 => Utf8Parser.TryParse(token, out flags, out _),
                 14 => Utf8Parser.TryParse(token, out utime, out _),
                 15 => Utf8Parser.TryParse(token, out stime, out _),
-                22 => Utf8Parser.TryParse(token, out start, out _),
-                _ => true,
+                _ => Utf8Parser.TryParse(token, out start, out _),
             };
             if (!ok)
             {
                 return false;
             }
 
-            if (field is 4 or 9 or 14 or 15 or 22)
+            if (field != 3)
             {
                 found++;
             }

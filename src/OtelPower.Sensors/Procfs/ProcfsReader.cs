@@ -23,7 +23,11 @@ internal sealed class ProcfsReader
     private readonly bool _readContainers;
     private readonly Dictionary<ProcessKey, CachedIdentity> _identities = [];
     private readonly Dictionary<string, WorkloadIdentity?> _workloadsByCgroup = new(StringComparer.Ordinal);
-    private readonly List<ProcessCpuReading> _readings = [];
+    // A sample's readings go straight into the array it returns, sized by the previous sample's count: with as
+    // many processes as last time it is returned as is, not copied out of a list; and it is new, so storing each
+    // reading's identity into it costs no card marking of an old array that every gen0 GC then scans.
+    private ProcessCpuReading[] _readings = [];
+    private int _readingCount;
     private readonly byte[] _nulTerminatedRoot;
     private readonly byte[] _entries = new byte[32 * 1024]; // getdents64 batches: about 1,000 pids each
     private byte[] _buffer = new byte[4096];
@@ -90,7 +94,8 @@ internal sealed class ProcfsReader
     public ImmutableArray<ProcessCpuReading> ReadProcesses()
     {
         _generation++;
-        _readings.Clear();
+        _readings = new ProcessCpuReading[_readingCount];
+        _readingCount = 0;
         var root = RawFileReader.OpenDirectory(_nulTerminatedRoot, out var error);
         if (root < 0)
         {
@@ -118,7 +123,13 @@ internal sealed class ProcfsReader
         }
 
         PruneVanished();
-        var array = _readings.ToArray();
+        var array = _readings;
+        if (_readingCount != array.Length)
+        {
+            Array.Resize(ref array, _readingCount);
+        }
+
+        _readings = [];
 
         // procfs lists pids in ascending order, each once, so the listing is sorted already; a fixture tree's
         // directory (or another filesystem's order) is sorted here. A listing names each pid once, so the pid
@@ -185,13 +196,18 @@ internal sealed class ProcfsReader
             "/stat\0"u8.CopyTo(statPath[name.Length..]);
             if (TryReadProcess(root, pid, statPath, out var reading))
             {
-                if (_readings.Count == _listedPids.Length)
+                if (_readingCount == _listedPids.Length)
                 {
                     Array.Resize(ref _listedPids, _listedPids.Length * 2);
                 }
 
-                _listedPids[_readings.Count] = pid;
-                _readings.Add(reading);
+                if (_readingCount == _readings.Length)
+                {
+                    Array.Resize(ref _readings, Math.Max(16, _readings.Length + (_readings.Length / 2)));
+                }
+
+                _listedPids[_readingCount] = pid;
+                _readings[_readingCount++] = reading;
             }
         }
     }
