@@ -180,7 +180,7 @@ public readonly record struct ZoneEnergy(EnergyZone Zone, EnergyTally Energy);
 /// <param name="IntervalCpuTicks">CPU time used in the last interval, in clock ticks.</param>
 /// <param name="Gpu">Its GPU energy (every GPU pool) since first seen and over the last interval.</param>
 /// <param name="Platform">Its share of the node's other energy, when that is divided (<c>--attribute-platform</c>).</param>
-public readonly record struct ProcessEnergy(ProcessIdentity Process, EnergyTally Energy, ulong IntervalCpuTicks, EnergyTally Gpu = default, EnergyTally Platform = default)
+public readonly record struct ProcessEnergy(ProcessIdentity Process, EnergyTally Energy, ulong IntervalCpuTicks, EnergyTally Gpu = default, EnergyTally Platform = default) : IProcessRow
 {
     public ProcessKey Key => Process.Key;
 

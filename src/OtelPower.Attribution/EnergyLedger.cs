@@ -146,7 +146,7 @@ public sealed class EnergyLedger
         try
         {
             var match = rentedMatch.AsSpan(0, processes.Length);
-            SortedJoin.Match(before.AsSpan(), interval.Processes.AsSpan(), static p => p.Key, static p => p.Process.Key, match);
+            SortedJoin.MatchProcesses(before.AsSpan(), interval.Processes.AsSpan(), match);
             for (var i = 0; i < processes.Length; i++)
             {
                 var delta = interval.Processes[i];

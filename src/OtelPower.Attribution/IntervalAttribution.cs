@@ -169,7 +169,7 @@ internal sealed class IntervalAttribution
         }
 
         // Every CPU time is compared in microseconds: process and host ticks (USER_HZ) and workloads' usage_usec.
-        SortedJoin.Match(previous.Processes.AsSpan(), current.Processes.AsSpan(), static p => p.Key, static p => p.Key, processMatch);
+        SortedJoin.MatchProcesses(previous.Processes.AsSpan(), current.Processes.AsSpan(), processMatch);
         var workloadMatch = SortedJoin.Match(previous.Workloads.AsSpan(), current.Workloads.AsSpan(), static w => w.Key, static w => w.Key);
         ulong allProcesses = 0, processesOutsideWorkloads = 0, allWorkloads = 0;
         for (var i = 0; i < processTicks.Length; i++)
@@ -180,7 +180,9 @@ internal sealed class IntervalAttribution
                 : StartedAfter(previous, current.Processes[i]) ? current.Processes[i].CpuTicks : 0UL;
             var microseconds = current.TicksToMicroseconds(processTicks[i]);
             allProcesses += microseconds;
-            if (current.Processes[i].Process.Workload is null)
+
+            // An idle process adds nothing: its identity (a cache miss per process) is only read for one that ran.
+            if (microseconds != 0 && current.Processes[i].Process.Workload is null)
             {
                 processesOutsideWorkloads += microseconds;
             }
@@ -232,7 +234,7 @@ internal sealed class IntervalAttribution
             platformToProcesses += platformShare;
             var process = current.Processes[i].Process;
             gpuToProcesses += gpuByProcess[i];
-            if (process.Workload is null)
+            if ((share | gpuByProcess[i] | platformShare) != 0 && process.Workload is null)
             {
                 attributedOutsideWorkloads += share;
                 gpuOutsideWorkloads += gpuByProcess[i];
@@ -346,7 +348,7 @@ internal readonly record struct ZoneDelta(EnergyZone Zone, Energy Energy);
 /// <param name="IsNew">First seen in this sample: it counts from here if it started after the previous sample, else from the next one.</param>
 /// <param name="GpuEnergy">Its share of every GPU pool in this interval.</param>
 /// <param name="PlatformEnergy">Its share of the node's other energy, when that is divided (<c>--attribute-platform</c>).</param>
-internal readonly record struct ProcessDelta(ProcessIdentity Process, Energy Energy, ulong CpuTicks, bool IsNew, Energy GpuEnergy = default, Energy PlatformEnergy = default);
+internal readonly record struct ProcessDelta(ProcessIdentity Process, Energy Energy, ulong CpuTicks, bool IsNew, Energy GpuEnergy = default, Energy PlatformEnergy = default) : IProcessRow;
 
 /// <summary>A workload's share of one interval: CPU from its cgroup's (or its process's) CPU time, GPU from its processes.</summary>
 internal readonly record struct WorkloadDelta(WorkloadIdentity Workload, Energy Energy, ulong CpuMicroseconds, bool IsNew, Energy GpuEnergy = default, Energy PlatformEnergy = default);

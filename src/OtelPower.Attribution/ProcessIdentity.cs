@@ -45,7 +45,7 @@ public sealed class ProcessIdentity
 
 /// <summary>A process's cumulative CPU time at one sample: utime + stime, in clock ticks.</summary>
 /// <remarks>cutime and cstime are left out: they are reaped children, counted already while they ran.</remarks>
-public readonly record struct ProcessCpuReading(ProcessIdentity Process, ulong CpuTicks)
+public readonly record struct ProcessCpuReading(ProcessIdentity Process, ulong CpuTicks) : IProcessRow
 {
     public ProcessKey Key => Process.Key;
 }

@@ -37,6 +37,44 @@ internal static class SortedJoin
         }
     }
 
+    /// <summary>
+    /// <see cref="Match{TBefore, TNow, TKey}(ReadOnlySpan{TBefore}, ReadOnlySpan{TNow}, Func{TBefore, TKey}, Func{TNow, TKey}, Span{int})"/>
+    /// for two lists of processes, each sorted by (pid, start) with each process once. A sensor hands out one
+    /// identity object per process for its whole life, so the same object in both lists is a match found without
+    /// reading either key: following each of thousands of identities every sample was a cache miss apiece.
+    /// Keys are compared only where the objects differ (a process that started or exited, or identities made apart).
+    /// </summary>
+    public static void MatchProcesses<TBefore, TNow>(ReadOnlySpan<TBefore> before, ReadOnlySpan<TNow> now, Span<int> matches)
+        where TBefore : struct, IProcessRow
+        where TNow : struct, IProcessRow
+    {
+        var j = 0;
+        for (var i = 0; i < now.Length; i++)
+        {
+            var process = now[i].Process;
+            if (j < before.Length && ReferenceEquals(before[j].Process, process))
+            {
+                matches[i] = j++;
+                continue;
+            }
+
+            var key = process.Key;
+            while (j < before.Length && before[j].Process.Key.CompareTo(key) < 0)
+            {
+                j++;
+            }
+
+            if (j < before.Length && before[j].Process.Key.CompareTo(key) == 0)
+            {
+                matches[i] = j++;
+            }
+            else
+            {
+                matches[i] = -1;
+            }
+        }
+    }
+
     /// <summary>The index of <paramref name="key"/> in a sorted list, or -1.</summary>
     public static int Find<T, TKey>(ReadOnlySpan<T> items, TKey key, Func<T, TKey> keyOf)
         where TKey : IComparable<TKey>

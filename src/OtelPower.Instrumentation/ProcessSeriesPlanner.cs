@@ -16,6 +16,7 @@ internal sealed class ProcessSeriesPlanner
     private readonly Func<ProcessEnergy, EnergyTally> _energyOf;
     private long _generation;
     private int _namedExecutables;
+    private int _promoted;
 
     /// <param name="options">The budgets.</param>
     /// <param name="energyOf">Which pool's books to plan: the CPU pool's by default, or a process's GPU energy.</param>
@@ -57,13 +58,20 @@ internal sealed class ProcessSeriesPlanner
             if (!_processes.TryGetValue(process.Key, out var state))
             {
                 // A filtered set is small by the caller's choice: each accepted process has its series from the start.
-                state = new ProcessState { Promoted = _options.ProcessFilter is not null };
+                state = new ProcessState(process.Process)
+                {
+                    Promoted = _options.ProcessFilter is not null,
+                };
+                _promoted += state.Promoted ? 1 : 0;
                 _processes[process.Key] = state;
             }
 
+            // Only numbers are stored per sample: a reference written into a long-lived object marks its card,
+            // and every gen0 GC scans the marked cards.
             state.Generation = _generation;
-            state.Latest = process;
-            var interval = _energyOf(process).Interval.Microjoules;
+            var energy = _energyOf(process);
+            state.LifetimeMicrojoules = energy.Total.Microjoules;
+            var interval = energy.Interval.Microjoules;
             if (state.Promoted)
             {
                 state.TotalMicrojoules += interval;
@@ -71,7 +79,8 @@ internal sealed class ProcessSeriesPlanner
             }
             else
             {
-                var executable = ExecutableFor(process.Process.IsKernelThread ? SemanticConventions.KernelThreads : process.Process.ExecutableName);
+                // Its executable's aggregate is found once, not by hashing the name every sample.
+                var executable = state.Executable ??= ExecutableFor(process.Process.IsKernelThread ? SemanticConventions.KernelThreads : process.Process.ExecutableName);
                 executable.TotalMicrojoules += interval;
                 executable.IntervalMicrojoules += interval;
             }
@@ -82,6 +91,7 @@ internal sealed class ProcessSeriesPlanner
         {
             if (state.Generation != _generation)
             {
+                _promoted -= state.Promoted ? 1 : 0;
                 _processes.Remove(key);
             }
         }
@@ -91,7 +101,7 @@ internal sealed class ProcessSeriesPlanner
         {
             if (state.Promoted)
             {
-                series.Add(new ProcessSeries(state.Latest.Process, null, state.TotalMicrojoules, state.IntervalMicrojoules));
+                series.Add(new ProcessSeries(state.Process, null, state.TotalMicrojoules, state.IntervalMicrojoules));
             }
         }
 
@@ -109,25 +119,19 @@ internal sealed class ProcessSeriesPlanner
     /// </summary>
     private void PromoteTopProcesses()
     {
-        var promoted = 0;
-        foreach (var state in _processes.Values)
-        {
-            promoted += state.Promoted ? 1 : 0;
-        }
-
-        if (_options.ProcessFilter is not null || promoted >= _options.MaxProcessSeries || PidBudgetSpent)
+        if (_options.ProcessFilter is not null || _promoted >= _options.MaxProcessSeries || PidBudgetSpent)
         {
             return;
         }
 
         var top = _processes.Values
-            .Where(s => _energyOf(s.Latest).Total.Microjoules > 0)
-            .OrderByDescending(s => _energyOf(s.Latest).Total.Microjoules)
-            .ThenBy(s => s.Latest.Key)
+            .Where(s => s.LifetimeMicrojoules > 0)
+            .OrderByDescending(s => s.LifetimeMicrojoules)
+            .ThenBy(s => s.Process.Key)
             .Take(_options.MaxProcessSeries);
         foreach (var state in top)
         {
-            if (promoted >= _options.MaxProcessSeries || PidBudgetSpent)
+            if (_promoted >= _options.MaxProcessSeries || PidBudgetSpent)
             {
                 break;
             }
@@ -138,7 +142,7 @@ internal sealed class ProcessSeriesPlanner
                 state.TotalMicrojoules = 0;
                 state.IntervalMicrojoules = 0;
                 PidSeriesCreated++;
-                promoted++;
+                _promoted++;
             }
         }
     }
@@ -168,9 +172,15 @@ internal sealed class ProcessSeriesPlanner
         return executable;
     }
 
-    private sealed class ProcessState
+    private sealed class ProcessState(ProcessIdentity process)
     {
-        public ProcessEnergy Latest { get; set; }
+        public ProcessIdentity Process { get; } = process;
+
+        /// <summary>The aggregate its joules go to while it has no series of its own; found when first needed.</summary>
+        public ExecutableState? Executable { get; set; }
+
+        /// <summary>Its energy since first seen (the planned pool's), by which the top processes are chosen.</summary>
+        public long LifetimeMicrojoules { get; set; }
 
         public long Generation { get; set; }
 
