@@ -43,6 +43,52 @@ public sealed class ProcessStatTests
         Assert.Equal(4242UL, stat.StartTicks);
     }
 
+    [Fact]
+    public void Fields_are_read_at_every_alignment_against_a_plain_split()
+    {
+        // The parser looks for spaces 16 bytes at a time: shift every field across those boundaries (comm of 0 to
+        // 40 bytes, numbers of 1 to 20 digits, with and without the newline) and compare with string.Split.
+        var random = new Random(1234);
+        for (var commLength = 0; commLength <= 40; commLength++)
+        {
+            for (var round = 0; round < 20; round++)
+            {
+                var fields = Enumerable.Range(0, 30).Select(_ => Number(random)).ToArray();
+                var tail = "S " + string.Join(' ', fields);
+                var line = $"{1 + random.Next(4_000_000)} ({new string('c', commLength)}) {tail}" + (round % 2 == 0 ? "\n" : "");
+                var split = tail.Split(' ');
+
+                Assert.True(ProcessStat.TryParse(Encoding.UTF8.GetBytes(line), out var stat), line);
+                Assert.Equal(int.Parse(split[1], System.Globalization.CultureInfo.InvariantCulture), stat.ParentPid);
+                Assert.Equal(uint.Parse(split[6], System.Globalization.CultureInfo.InvariantCulture), stat.Flags);
+                Assert.Equal(ulong.Parse(split[11], System.Globalization.CultureInfo.InvariantCulture), stat.UserTicks);
+                Assert.Equal(ulong.Parse(split[12], System.Globalization.CultureInfo.InvariantCulture), stat.SystemTicks);
+                Assert.Equal(ulong.Parse(split[19], System.Globalization.CultureInfo.InvariantCulture), stat.StartTicks);
+            }
+        }
+
+        // Digits enough to cross a 16-byte boundary, small enough for every field's type (ppid and flags included).
+        static string Number(Random random) => random.Next(3) switch
+        {
+            0 => random.Next(10).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            1 => random.Next(1_000_000).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            _ => random.Next(int.MaxValue).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+    }
+
+    [Fact]
+    public void A_line_whose_starttime_ends_on_a_16_byte_boundary_is_read_whole()
+    {
+        // "1 (x) " then fields sized so that starttime's last digit is byte 47 and nothing follows.
+        var prefix = "1 (x) S 1 1 1 0 -1 0 0 0 0 0 7 8 0 0 20 0 1 0 ";
+        var startDigits = new string('9', 48 - prefix.Length);
+        var line = prefix + startDigits;
+        Assert.Equal(48, line.Length);
+        Assert.True(ProcessStat.TryParse(Encoding.UTF8.GetBytes(line), out var stat));
+        Assert.Equal(ulong.Parse(startDigits, System.Globalization.CultureInfo.InvariantCulture), stat.StartTicks);
+        Assert.Equal(15UL, stat.CpuTicks);
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("100 (broken S 1 2")]
