@@ -12,6 +12,9 @@ namespace OtelPower.Sensors.Procfs;
 /// </summary>
 internal readonly record struct ProcessStat(int Pid, int ParentPid, uint Flags, ulong UserTicks, ulong SystemTicks, ulong StartTicks, int CommStart, int CommLength)
 {
+    /// <summary>Bit n set for each field n that is parsed: ppid, flags, utime, stime and starttime.</summary>
+    private const uint WantedFields = (1u << 4) | (1u << 9) | (1u << 14) | (1u << 15) | (1u << 22);
+
     /// <summary>PF_KTHREAD in include/linux/sched.h.</summary>
     private const uint KernelThreadFlag = 0x00200000;
 
@@ -62,9 +65,8 @@ internal readonly record struct ProcessStat(int Pid, int ParentPid, uint Flags, 
             {
                 var end = chunk + BitOperations.TrailingZeroCount(spaces);
                 spaces &= spaces - 1;
-                if (end > tokenStart)
+                if (end > tokenStart && (WantedFields & (1u << ++field)) != 0)
                 {
-                    field++;
                     if (!TryTakeField(field, rest[tokenStart..end], ref found, ref parentPid, ref flags, ref utime, ref stime, ref start))
                     {
                         return false;
@@ -81,9 +83,8 @@ internal readonly record struct ProcessStat(int Pid, int ParentPid, uint Flags, 
         }
 
         // The last field read may end the line, with a newline and no space after it.
-        if (field < 22 && tokenStart < rest.Length)
+        if (field < 22 && tokenStart < rest.Length && (WantedFields & (1u << ++field)) != 0)
         {
-            field++;
             if (!TryTakeField(field, rest[tokenStart..].TrimEnd((byte)'\n'), ref found, ref parentPid, ref flags, ref utime, ref stime, ref start))
             {
                 return false;
@@ -121,15 +122,13 @@ internal readonly record struct ProcessStat(int Pid, int ParentPid, uint Flags, 
     {
         var ok = field switch
         {
-            3 => token.Length > 0,
             4 => Utf8Parser.TryParse(token, out parentPid, out _),
             9 => Utf8Parser.TryParse(token, out flags, out _),
             14 => Utf8Parser.TryParse(token, out utime, out _),
             15 => Utf8Parser.TryParse(token, out stime, out _),
-            22 => Utf8Parser.TryParse(token, out start, out _),
-            _ => true,
+            _ => Utf8Parser.TryParse(token, out start, out _),
         };
-        found += ok && (field is 4 or 9 or 14 or 15 or 22) ? 1 : 0;
+        found += ok ? 1 : 0;
         return ok;
     }
 }
