@@ -69,7 +69,7 @@ internal sealed class JsonLinesWriter : ISnapshotWriter, IDisposable
                 json.WriteNull("parent");
             }
 
-            json.WriteString("kind", zone.Zone.Kind.ToString().ToLowerInvariant());
+            json.WriteString("kind", KindName(zone.Zone.Kind));
             json.WriteBoolean("counts_toward_host", zone.Zone.CountsTowardHost);
             WriteEnergy(json, zone.Energy);
             json.WriteEndObject();
@@ -278,4 +278,17 @@ internal sealed class JsonLinesWriter : ISnapshotWriter, IDisposable
         json.WriteNumber("energy_j", tally.Total.Joules);
         json.WriteNumber("power_w", Math.Round(tally.Power.Watts, 6));
     }
+
+    // Enum.ToString looks the names up through reflection metadata on every call, once per zone per sample.
+    private static string KindName(EnergyZoneKind kind) => kind switch
+    {
+        EnergyZoneKind.Package => "package",
+        EnergyZoneKind.Core => "core",
+        EnergyZoneKind.Uncore => "uncore",
+        EnergyZoneKind.Dram => "dram",
+        EnergyZoneKind.Psys => "psys",
+        EnergyZoneKind.Estimate => "estimate",
+        EnergyZoneKind.Other => "other",
+        _ => kind.ToString().ToLowerInvariant(),
+    };
 }

@@ -48,6 +48,7 @@ internal readonly record struct ProcessStat(int Pid, int ParentPid, uint Flags, 
         }
 
         // After ") ": state is field 3; we want 4 (ppid), 9 (flags), 14 (utime), 15 (stime), 22 (starttime).
+        // Fields are numbered as in proc(5), so field counts the ones passed, wanted or not.
         // The spaces are found 16 bytes at a time (a compare and a bit mask) and only the wanted fields are
         // sliced: this runs for every process, every sample, and a byte-by-byte scan of the 20 fields before
         // starttime was the costliest step of a sample after the kernel's. Runs of spaces separate like one.
@@ -67,11 +68,12 @@ internal readonly record struct ProcessStat(int Pid, int ParentPid, uint Flags, 
                 spaces &= spaces - 1;
                 if (end > tokenStart && (WantedFields & (1u << ++field)) != 0)
                 {
-                    if (!TryTakeField(field, rest[tokenStart..end], ref found, ref parentPid, ref flags, ref utime, ref stime, ref start))
+                    if (!TryTakeField(field, rest[tokenStart..end], ref parentPid, ref flags, ref utime, ref stime, ref start))
                     {
                         return false;
                     }
 
+                    found++;
                     if (field == 22)
                     {
                         break;
@@ -85,10 +87,12 @@ internal readonly record struct ProcessStat(int Pid, int ParentPid, uint Flags, 
         // The last field read may end the line, with a newline and no space after it.
         if (field < 22 && tokenStart < rest.Length && (WantedFields & (1u << ++field)) != 0)
         {
-            if (!TryTakeField(field, rest[tokenStart..].TrimEnd((byte)'\n'), ref found, ref parentPid, ref flags, ref utime, ref stime, ref start))
+            if (!TryTakeField(field, rest[tokenStart..].TrimEnd((byte)'\n'), ref parentPid, ref flags, ref utime, ref stime, ref start))
             {
                 return false;
             }
+
+            found++;
         }
 
         if (found != 5)
@@ -118,9 +122,9 @@ internal readonly record struct ProcessStat(int Pid, int ParentPid, uint Flags, 
         return mask;
     }
 
-    private static bool TryTakeField(int field, ReadOnlySpan<byte> token, ref int found, ref int parentPid, ref uint flags, ref ulong utime, ref ulong stime, ref ulong start)
-    {
-        var ok = field switch
+    // One of the wanted fields (see WantedFields) into its variable.
+    private static bool TryTakeField(int field, ReadOnlySpan<byte> token, ref int parentPid, ref uint flags, ref ulong utime, ref ulong stime, ref ulong start) =>
+        field switch
         {
             4 => Utf8Parser.TryParse(token, out parentPid, out _),
             9 => Utf8Parser.TryParse(token, out flags, out _),
@@ -128,7 +132,4 @@ internal readonly record struct ProcessStat(int Pid, int ParentPid, uint Flags, 
             15 => Utf8Parser.TryParse(token, out stime, out _),
             _ => Utf8Parser.TryParse(token, out start, out _),
         };
-        found += ok ? 1 : 0;
-        return ok;
-    }
 }
