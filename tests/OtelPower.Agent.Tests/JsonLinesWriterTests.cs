@@ -29,6 +29,8 @@ public sealed class JsonLinesWriterTests
         Assert.Equal(JsonValueKind.Null, zones[0].GetProperty("parent").ValueKind);
         Assert.Equal("intel-rapl:0", zones[1].GetProperty("parent").GetString());
         Assert.Equal("core-0", zones[1].GetProperty("name").GetString());
+        Assert.Equal("package", zones[0].GetProperty("kind").GetString());
+        Assert.Equal("core", zones[1].GetProperty("kind").GetString());
 
         var process = Assert.Single(root.GetProperty("processes").EnumerateArray()); // the idle process is not listed
         Assert.Equal(42, process.GetProperty("pid").GetInt32());
