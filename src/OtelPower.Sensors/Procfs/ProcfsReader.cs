@@ -235,7 +235,7 @@ internal sealed class ProcfsReader
 
         var key = new ProcessKey(pid, stat.StartTicks);
         ref var cached = ref CollectionsMarshal.GetValueRefOrAddDefault(_identities, key, out var exists);
-        if (!exists)
+        if (!exists || cached.Identity is null) // null: the entry's first identity was never made (it threw)
         {
             cached.Identity = CreateIdentity(key, stat, stat.DecodeComm(line));
         }
