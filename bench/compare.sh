@@ -67,15 +67,7 @@ rollup() { awk '/^(Rss|Anonymous|Private_Clean|Shared_Clean):/ { printf "%s%s %d
 
 # An OTLP/HTTP sink: answers every POST with 200 and an empty ExportMetricsServiceResponse.
 sink_port=$(free_port)
-python3 - "$sink_port" <<'PY' &
-import http.server, sys
-class Sink(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.send_response(200); self.send_header("Content-Type", "application/x-protobuf"); self.send_header("Content-Length", "0"); self.end_headers()
-    def log_message(self, *args): pass
-http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Sink).serve_forever()
-PY
+python3 bench/otlp_sink.py "$sink_port" &
 pids+=($!)
 
 # Scrapes URL every PERIOD seconds until killed; counts scrapes in FILE.

@@ -42,15 +42,7 @@ procfs="$work/tree/current/proc" sysfs="$work/tree/current/sys"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 sink_port=$(free_port)
-python3 - "$sink_port" <<'PY' &
-import http.server, sys
-class Sink(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.send_response(200); self.send_header("Content-Type", "application/x-protobuf"); self.send_header("Content-Length", "0"); self.end_headers()
-    def log_message(self, *args): pass
-http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Sink).serve_forever()
-PY
+python3 bench/otlp_sink.py "$sink_port" &
 pids+=($!)
 "$work/live-writer" "$procfs" "$sysfs" "$interval" "$live" 1000000 >"$work/writer.log" 2>&1 &
 pids+=($!)

@@ -37,6 +37,9 @@ import time
 import http.server
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from otlp_sink import Sink  # noqa: E402 (bench/ is not a package)
+
 TRACEFS = "/sys/kernel/tracing"
 GROUP = "otelpower_layout"
 
@@ -100,19 +103,6 @@ def fired():
     return hits
 
 
-class Sink(http.server.BaseHTTPRequestHandler):
-    """Stands in for the collector: answers every OTLP/HTTP export with 200."""
-
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 def run_benchmark_workload(agent, tree, seconds, work):
     """The agent as bench/compare.sh runs it: json, otlp/http and prometheus (scraped every second)."""
     sink = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Sink)
@@ -156,6 +146,16 @@ def stop(process):
         process.wait()
 
 
+def private_copy(agent, work):
+    """Copies the executable (and the appsettings.json beside it, if any) into work; returns the copy's path."""
+    copy = os.path.join(work, "otelpower")
+    shutil.copy2(os.path.realpath(agent), copy)
+    settings = os.path.join(os.path.dirname(os.path.realpath(agent)), "appsettings.json")
+    if os.path.exists(settings):
+        shutil.copy2(settings, work)
+    return copy
+
+
 def recorder_arguments(description, seconds, seconds_help):
     """The command line both recorders take (record-touched-methods.py adds its own to it)."""
     parser = argparse.ArgumentParser(description=description)
@@ -176,11 +176,7 @@ def main():
         sys.exit(f"{TRACEFS}/uprobe_events is not writable: run as root with tracefs mounted")
     work = tempfile.mkdtemp(prefix="method-order-")
     # A private copy: uprobes are set on an inode, and this one is gone when the run ends.
-    agent = os.path.join(work, "otelpower")
-    shutil.copy2(os.path.realpath(args.agent), agent)
-    settings = os.path.join(os.path.dirname(os.path.realpath(args.agent)), "appsettings.json")
-    if os.path.exists(settings):
-        shutil.copy2(settings, work)
+    agent = private_copy(args.agent, work)
 
     start, end = section_range(agent, "__managedcode")
     methods = managed_methods(args.dbg, start, end)

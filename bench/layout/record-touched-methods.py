@@ -92,11 +92,7 @@ def main():
     args = parser.parse_args()
 
     work = tempfile.mkdtemp(prefix="touched-methods-")
-    agent = os.path.join(work, "otelpower")
-    shutil.copy(os.path.realpath(args.agent), agent)
-    settings = os.path.join(os.path.dirname(os.path.realpath(args.agent)), "appsettings.json")
-    if os.path.exists(settings):
-        shutil.copy(settings, work)
+    agent = recorder.private_copy(args.agent, work)
     writer = os.path.join(work, "live-writer")
     subprocess.run(["gcc", "-O2", "-o", writer, os.path.join(HERE, "..", "live-writer.c")], check=True)
 
