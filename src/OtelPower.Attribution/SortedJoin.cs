@@ -12,18 +12,6 @@ internal static class SortedJoin
         where TKey : IComparable<TKey>
     {
         var matches = new int[now.Length];
-        Match(before, now, keyOfBefore, keyOfNow, matches);
-        return matches;
-    }
-
-    /// <summary>
-    /// <see cref="Match{TBefore, TNow, TKey}(ReadOnlySpan{TBefore}, ReadOnlySpan{TNow}, Func{TBefore, TKey}, Func{TNow, TKey})"/>
-    /// into <paramref name="matches"/> (as long as <paramref name="now"/>), for a caller that rents it.
-    /// </summary>
-    public static void Match<TBefore, TNow, TKey>(
-        ReadOnlySpan<TBefore> before, ReadOnlySpan<TNow> now, Func<TBefore, TKey> keyOfBefore, Func<TNow, TKey> keyOfNow, Span<int> matches)
-        where TKey : IComparable<TKey>
-    {
         var j = 0;
         for (var i = 0; i < now.Length; i++)
         {
@@ -35,10 +23,12 @@ internal static class SortedJoin
 
             matches[i] = j < before.Length && keyOfBefore(before[j]).CompareTo(key) == 0 ? j : -1;
         }
+
+        return matches;
     }
 
     /// <summary>
-    /// <see cref="Match{TBefore, TNow, TKey}(ReadOnlySpan{TBefore}, ReadOnlySpan{TNow}, Func{TBefore, TKey}, Func{TNow, TKey}, Span{int})"/>
+    /// <see cref="Match{TBefore, TNow, TKey}"/>, into a span the caller rents,
     /// for two lists of processes, each sorted by (pid, start) with each process once. A sensor hands out one
     /// identity object per process for its whole life, so the same object in both lists is a match found without
     /// reading either key: following each of thousands of identities every sample was a cache miss apiece.
